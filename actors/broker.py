@@ -1,0 +1,77 @@
+"""The Dramatiq broker every process shares, chosen by ``DRAMATIQ_BROKER_URL``.
+
+A ``redis://`` URL selects Redis, an ``amqp://`` URL RabbitMQ (with publisher confirms, so
+an enqueue returns only once RabbitMQ has the message). Importing this module sets the
+global broker; that must happen before any actor is declared, which is why the actor
+modules import it first.
+"""
+
+from __future__ import annotations
+
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import (
+    AgeLimit,
+    Callbacks,
+    Middleware,
+    Pipelines,
+    Retries,
+    ShutdownNotifications,
+    TimeLimit,
+)
+
+from config import Settings, load_settings
+from election.logs import configure_from_settings
+
+#: Retry a failing actor with exponential backoff from 0.1 s up to 10 s, 20 times at most
+#: (about two and a half minutes in all) before the message is dead-lettered.
+MAX_RETRIES = 20
+MIN_BACKOFF_MS = 100
+MAX_BACKOFF_MS = 10_000
+#: Worker heartbeat (Redis broker): a killed worker's messages are requeued after this.
+HEARTBEAT_TIMEOUT_MS = 15_000
+
+
+class LoggingSetup(Middleware):
+    """Sets up structlog in each worker process, once Dramatiq has started it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def after_process_boot(self, broker: dramatiq.Broker) -> None:
+        queues = ",".join(sorted(broker.get_declared_queues()))
+        configure_from_settings(self.settings, process=f"worker[{queues}]")
+
+
+def middleware(settings: Settings) -> list[Middleware]:
+    """Dramatiq's default middleware, with our retry policy and logging."""
+    return [
+        LoggingSetup(settings),
+        AgeLimit(),
+        TimeLimit(),
+        ShutdownNotifications(),
+        Callbacks(),
+        Pipelines(),
+        Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+    ]
+
+
+def build_broker(settings: Settings) -> dramatiq.Broker:
+    """A broker for ``settings.broker_url``."""
+    if settings.broker_kind == "rabbitmq":
+        return RabbitmqBroker(
+            url=settings.broker_url, confirm_delivery=True, middleware=middleware(settings)
+        )
+    return RedisBroker(
+        url=settings.broker_url,
+        middleware=middleware(settings),
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        socket_timeout=10,
+        socket_connect_timeout=5,
+    )
+
+
+settings = load_settings()
+broker = build_broker(settings)
+dramatiq.set_broker(broker)

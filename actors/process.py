@@ -1,0 +1,58 @@
+"""Per-process clients for the actors: a Pub/Sub publisher, Redis, the database.
+
+Dramatiq forks its worker processes and gRPC channels do not survive ``fork()``, so each
+client is created lazily, once per process, on first use (after the fork), and shared by
+the worker threads of that process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import redis
+from playhouse.pool import PooledPostgresqlDatabase
+
+from actors.broker import settings
+from election.models import open_database
+from election.pubsub import Publisher
+
+T = TypeVar("T")
+
+#: Seconds any Redis command may take.
+REDIS_TIMEOUT_S = 5.0
+
+
+class PerProcess(Generic[T]):
+    """A value built by ``factory`` at most once per process, on first use."""
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._value: T | None = None
+
+    def get(self) -> T:
+        """The value for the current process, building it if needed."""
+        pid = os.getpid()
+        if self._pid != pid:
+            with self._lock:
+                if self._pid != pid:
+                    self._value = self._factory()
+                    self._pid = pid
+        assert self._value is not None
+        return self._value
+
+
+publisher: PerProcess[Publisher] = PerProcess(lambda: Publisher(settings))
+redis_client: PerProcess[redis.Redis] = PerProcess(
+    lambda: redis.Redis.from_url(
+        settings.redis_url,
+        socket_timeout=REDIS_TIMEOUT_S,
+        socket_connect_timeout=REDIS_TIMEOUT_S,
+        health_check_interval=30,
+    )
+)
+database: PerProcess[PooledPostgresqlDatabase] = PerProcess(lambda: open_database(settings))

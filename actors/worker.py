@@ -1,0 +1,68 @@
+"""Runs Dramatiq's worker CLI for one actor role, shielded from process-group signals.
+
+Platforms and Procfile runners (Heroku, honcho) stop a process by signalling its whole
+process group. Dramatiq's forked worker processes then get SIGTERM twice, once from the
+platform and once from Dramatiq's main process, and treat the second as "kill now",
+dropping the graceful shutdown. So Dramatiq runs in a session of its own and this
+launcher forwards one stop signal to it. If the launcher itself dies, the kernel sends
+Dramatiq SIGTERM (``PR_SET_PDEATHSIG``) so no worker is left orphaned.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import signal
+import subprocess
+import sys
+from types import FrameType
+
+from config import Settings
+
+PR_SET_PDEATHSIG = 1
+#: How long Dramatiq may take to finish in-flight messages on shutdown.
+SHUTDOWN_TIMEOUT_MS = 30_000
+
+
+def dramatiq_command(settings: Settings, role: str, processes: int, threads: int) -> list[str]:
+    """The Dramatiq CLI invocation for ``role`` (``logger`` or ``recorder``)."""
+    return [
+        sys.executable,
+        "-m",
+        "dramatiq",
+        f"actors.{role}",
+        "--queues",
+        settings.queue_name(role),
+        "--processes",
+        str(processes),
+        "--threads",
+        str(threads),
+        "--worker-shutdown-timeout",
+        str(SHUTDOWN_TIMEOUT_MS),
+    ]
+
+
+def _die_with_parent() -> None:
+    libc_name = ctypes.util.find_library("c")
+    if libc_name:  # Linux; elsewhere the child may outlive a killed launcher
+        ctypes.CDLL(libc_name, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_worker(settings: Settings, role: str, processes: int, threads: int) -> int:
+    """Run Dramatiq until it exits; forward the first SIGTERM/SIGINT to it once."""
+    child = subprocess.Popen(
+        dramatiq_command(settings, role, processes, threads),
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
+    forwarded = False
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal forwarded
+        if not forwarded:
+            forwarded = True
+            child.send_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    return child.wait()

@@ -1,0 +1,1 @@
+"""The bridge: filtered Pub/Sub subscriptions in, Dramatiq actor messages out."""

@@ -1,0 +1,183 @@
+"""The one configuration loader: environment variables in, a frozen ``Settings`` out.
+
+Every process (bridge, workers, machine, tools) calls :func:`load_settings` once. A missing
+or malformed variable raises :class:`ConfigError` naming it, which the CLI turns into one
+clear line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_DATABASE_URL = "postgresql://127.0.0.1:5432/postgres"
+DEFAULT_LOCAL_PROJECT = "election-local"
+DEFAULT_TOPIC = "election"
+
+# Pub/Sub resource names: start with a letter, 3-255 characters of this alphabet.
+_RESOURCE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9._~+%-]{2,254}")
+_PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_SQL_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+_HOST_PORT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:(\d{1,5})")
+#: Subscription names are built as ``<namespace>-machine-<machine id>-<8 hex>``; keep them
+#: within Pub/Sub's 255 characters.
+MAX_NAMESPACE = 255 - len("-machine-") - 64 - 9
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a process needs to know about its surroundings."""
+
+    redis_url: str
+    database_url: str
+    database_schema: str
+    broker_url: str
+    project: str
+    emulator_host: str | None
+    topic: str
+    namespace: str
+    choices: int
+    log_level: str
+    log_format: str
+    worker_processes: int
+    worker_threads: int
+
+    @property
+    def broker_kind(self) -> str:
+        """``"redis"`` or ``"rabbitmq"``, from the scheme of the broker URL."""
+        scheme = urlsplit(self.broker_url).scheme
+        return "rabbitmq" if scheme in ("amqp", "amqps") else "redis"
+
+    @property
+    def logger_subscription(self) -> str:
+        """Name of the voting logger's subscription."""
+        return f"{self.namespace}-logger"
+
+    @property
+    def recorder_subscription(self) -> str:
+        """Name of the voting record service's subscription."""
+        return f"{self.namespace}-recorder"
+
+    def queue_name(self, role: str) -> str:
+        """Dramatiq queue for one actor role (``logger`` or ``recorder``)."""
+        return f"{self.namespace}.{role}"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise :class:`ConfigError` on the first bad one."""
+    env = os.environ if environ is None else environ
+
+    def get(name: str, default: str) -> str:
+        value = env.get(name, "").strip()
+        return value or default
+
+    redis_url = _url("REDIS_URL", get("REDIS_URL", DEFAULT_REDIS_URL), ("redis", "rediss", "unix"))
+    database_url = _url(
+        "DATABASE_URL", get("DATABASE_URL", DEFAULT_DATABASE_URL), ("postgres", "postgresql")
+    )
+    broker_url = _url(
+        "DRAMATIQ_BROKER_URL",
+        get("DRAMATIQ_BROKER_URL", redis_url),
+        ("redis", "rediss", "unix", "amqp", "amqps"),
+    )
+    emulator_host = env.get("PUBSUB_EMULATOR_HOST", "").strip() or None
+    if emulator_host is not None and not _valid_host_port(emulator_host):
+        raise ConfigError(f"PUBSUB_EMULATOR_HOST must be host:port, got {emulator_host!r}")
+    project_var = next(
+        (n for n in ("GOOGLE_CLOUD_PROJECT", "PUBSUB_PROJECT_ID") if env.get(n, "").strip()),
+        None,
+    )
+    if project_var is not None:
+        project = env[project_var].strip()
+    elif emulator_host:
+        project = DEFAULT_LOCAL_PROJECT
+    else:
+        raise ConfigError(
+            "GOOGLE_CLOUD_PROJECT is not set (it is required unless PUBSUB_EMULATOR_HOST is)"
+        )
+    if not _PROJECT_ID.fullmatch(project):
+        raise ConfigError(f"{project_var} is not a valid project ID: {project!r}")
+    topic = _resource("ELECTION_TOPIC", get("ELECTION_TOPIC", DEFAULT_TOPIC))
+    # By default the topic name, cut to a length that keeps derived names valid.
+    namespace = _resource("ELECTION_NAMESPACE", get("ELECTION_NAMESPACE", topic[:MAX_NAMESPACE]))
+    if len(namespace) > MAX_NAMESPACE:
+        raise ConfigError(
+            f"ELECTION_NAMESPACE is too long to prefix subscription names ({len(namespace)} "
+            f"characters, at most {MAX_NAMESPACE})"
+        )
+    schema = get("DATABASE_SCHEMA", "public")
+    if not _SQL_IDENTIFIER.fullmatch(schema):
+        raise ConfigError(f"DATABASE_SCHEMA must be a lower-case SQL identifier, got {schema!r}")
+    choices = _integer("ELECTION_CHOICES", get("ELECTION_CHOICES", "5"), low=1, high=1000)
+    log_level = get("LOG_LEVEL", "INFO").upper()
+    if log_level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
+    log_format = get("LOG_FORMAT", "console").lower()
+    if log_format not in ("console", "json"):
+        raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}")
+    worker_processes = _integer("WORKER_PROCESSES", get("WORKER_PROCESSES", "1"), low=1, high=64)
+    worker_threads = _integer("WORKER_THREADS", get("WORKER_THREADS", "8"), low=1, high=256)
+    return Settings(
+        redis_url=redis_url,
+        database_url=database_url,
+        database_schema=schema,
+        broker_url=broker_url,
+        project=project,
+        emulator_host=emulator_host,
+        topic=topic,
+        namespace=namespace,
+        choices=choices,
+        log_level=log_level,
+        log_format=log_format,
+        worker_processes=worker_processes,
+        worker_threads=worker_threads,
+    )
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"{name} is not a valid URL: {exc}") from None
+    if parts.scheme not in schemes:
+        raise ConfigError(
+            f"{name} must start with one of {', '.join(s + '://' for s in schemes)}; got {value!r}"
+        )
+    # PostgreSQL may use its local socket (postgresql:///db); others need a host.
+    if parts.scheme not in ("unix", "postgres", "postgresql") and not parts.hostname:
+        raise ConfigError(f"{name} has no host: {value!r}")
+    return value
+
+
+def _valid_host_port(value: str) -> bool:
+    match = _HOST_PORT.fullmatch(value)
+    return match is not None and 1 <= int(match.group(1)) <= 65535
+
+
+def _resource(name: str, value: str) -> str:
+    if not _RESOURCE_NAME.fullmatch(value) or value.lower().startswith("goog"):
+        raise ConfigError(
+            f"{name} must be 3-255 characters, start with a letter and use only "
+            f"letters, digits and - _ . ~ + %; got {value!r}"
+        )
+    return value
+
+
+def _integer(name: str, value: str, *, low: int, high: int) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {number}")
+    return number

@@ -1,0 +1,7 @@
+"""``python -m election``."""
+
+import sys
+
+from election.cli import main
+
+sys.exit(main())

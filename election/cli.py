@@ -1,0 +1,361 @@
+"""The ``election`` command: provision, run the bridge or a worker, vote, tally.
+
+``main(argv) -> int`` returns one of the exit codes below; configuration and connection
+problems are one clear line on standard error, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import TypeVar
+
+import structlog
+from google.api_core import exceptions as api_exceptions
+
+from config import ConfigError, Settings, load_settings
+from election.logs import configure_from_settings, configure_logging
+
+#: Exit codes.
+RET_OK = 0
+RET_ERROR = 1  # the command ran and failed
+RET_USAGE = 2  # bad command line (argparse uses 2 as well)
+RET_CONFIG = 3  # a configuration variable is missing or malformed
+RET_UNAVAILABLE = 4  # a service it needs (Pub/Sub, Redis, PostgreSQL) cannot be reached
+RET_INTERRUPTED = 130
+
+#: Seconds to wait for a service at start-up before giving up with one clear line.
+STARTUP_TIMEOUT_S = 10.0
+
+log = structlog.get_logger("election.cli")
+T = TypeVar("T")
+
+
+class Unavailable(RuntimeError):
+    """A service the command needs cannot be reached."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``election`` command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return RET_USAGE
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"election: configuration error: {exc}", file=sys.stderr)
+        return RET_CONFIG
+    try:
+        code: int = args.run(settings, args)
+        return code
+    except Unavailable as exc:
+        print(f"election: {exc}", file=sys.stderr)
+        return RET_UNAVAILABLE
+    except KeyboardInterrupt:
+        return RET_INTERRUPTED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="election",
+        description="An election on Google Cloud Pub/Sub: voting machines, a voting logger "
+        "(dedup in Redis) and a voting record service (PostgreSQL), joined by one topic "
+        "and filtered subscriptions. Configuration comes from the environment; see README.",
+    )
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "provision",
+        help="create the topic, subscriptions and tables (idempotent)",
+        description="Create the election topic, the voting logger's and the record "
+        "service's subscriptions (with their filters) and the PostgreSQL tables. Safe to "
+        "run again; a subscription that exists with another filter is an error. This is "
+        "the Procfile's release phase.",
+    )
+    p.set_defaults(run=_provision)
+
+    p = sub.add_parser(
+        "bridge",
+        help="run the bridge: service subscriptions -> Dramatiq actors",
+        description="Pull the logger's and the record service's subscriptions, check each "
+        "message against its subscription's filter, enqueue matching ones for the "
+        "Dramatiq actor and acknowledge them once enqueued. SIGTERM or Ctrl-C stop it "
+        "cleanly (exit 0).",
+    )
+    p.set_defaults(run=_bridge)
+
+    p = sub.add_parser(
+        "worker",
+        help="run Dramatiq workers for one actor",
+        description="Run Dramatiq worker processes for one actor's queue: 'logger' "
+        "(dedup in Redis) or 'recorder' (store in PostgreSQL). Scale by running more of "
+        "them (Procfile: logger=4). SIGTERM finishes in-flight votes, then exits.",
+    )
+    p.add_argument("role", choices=["logger", "recorder"], help="which actor's queue to work")
+    p.add_argument(
+        "--processes", type=_positive_int, help="worker processes (default WORKER_PROCESSES, 1)"
+    )
+    p.add_argument(
+        "--threads", type=_positive_int, help="threads per process (default WORKER_THREADS, 8)"
+    )
+    p.set_defaults(run=_worker)
+
+    p = sub.add_parser(
+        "machine",
+        help="run a voting machine",
+        description="Send random votes and print each vote's UUID and outcome: "
+        "'A vote was recorded successfully', 'Already voted', 'Time out' (or 'Rejected: ...'). "
+        "Asks for the election and machine IDs when they are not given and input is a "
+        "terminal. Ctrl-C stops it and prints a summary.",
+    )
+    p.add_argument("--election-id", help="election ID (a number or a short name)")
+    p.add_argument("--machine-id", help="this machine's ID (a number or a short name)")
+    p.add_argument(
+        "--votes",
+        type=_positive_int,
+        default=None,
+        help="how many votes to send (default: until Ctrl-C)",
+    )
+    p.add_argument(
+        "--voters",
+        type=_positive_int,
+        default=10_000,
+        help="draw voter IDs from 1..K, so repeats happen (default 10000)",
+    )
+    p.add_argument(
+        "--choices",
+        type=_positive_int,
+        default=None,
+        help="draw choices from 0..C-1 (default ELECTION_CHOICES, 5)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        help="seconds to wait for each answer (default 10)",
+    )
+    p.add_argument(
+        "--interval",
+        type=_non_negative_float,
+        default=1.0,
+        help="seconds between votes (default 1)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
+    p.set_defaults(run=_machine)
+
+    p = sub.add_parser(
+        "tally",
+        help="print the votes per choice of one election",
+        description="Print the number of recorded votes per choice, and the total, of one "
+        "election, read from PostgreSQL.",
+    )
+    p.add_argument("--election-id", required=True, help="election ID")
+    p.set_defaults(run=_tally)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be more than 0")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def _on_stop_signals(handler: Callable[[], None]) -> None:
+    def _handle(signum: int, frame: FrameType | None) -> None:
+        handler()
+
+    signal.signal(signal.SIGTERM, _handle)
+    signal.signal(signal.SIGINT, _handle)
+
+
+def _provision(settings: Settings, args: argparse.Namespace) -> int:
+    from election.filters import FilterSyntaxError
+    from election.models import open_database
+    from election.provision import ProvisionError, provision
+    from election.pubsub import publisher_client, subscriber_client
+
+    configure_from_settings(settings, process="release")
+    database = open_database(settings, max_connections=1)
+    publisher = publisher_client(settings)
+    subscriber = subscriber_client(settings)
+    try:
+        for line in _reachable(
+            lambda: provision(settings, publisher, subscriber, database, timeout=STARTUP_TIMEOUT_S),
+            settings,
+        ):
+            print(line)
+    except (ProvisionError, FilterSyntaxError) as exc:
+        print(f"election: provision failed: {exc}", file=sys.stderr)
+        return RET_ERROR
+    finally:
+        subscriber.close()
+    return RET_OK
+
+
+def _bridge(settings: Settings, args: argparse.Namespace) -> int:
+    from actors.logger import dedup_vote
+    from actors.recorder import record_vote
+    from bridge.router import Route
+    from bridge.service import Bridge
+
+    configure_from_settings(settings, process="bridge")
+    bridge = Bridge(
+        settings,
+        [
+            Route(settings.logger_subscription, dedup_vote),
+            Route(settings.recorder_subscription, record_vote),
+        ],
+    )
+    stop = threading.Event()
+    _on_stop_signals(stop.set)
+    _reachable(bridge.start, settings)
+    try:
+        bridge.run_until(stop)
+    except RuntimeError as exc:
+        log.error("bridge.failed", error=str(exc))
+        bridge.stop()
+        return RET_ERROR
+    bridge.stop()
+    return RET_OK
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from actors.worker import run_worker
+
+    return run_worker(
+        settings,
+        args.role,
+        args.processes or settings.worker_processes,
+        args.threads or settings.worker_threads,
+    )
+
+
+def _machine(settings: Settings, args: argparse.Namespace) -> int:
+    from election.machine import VotingMachine
+    from election.outcomes import summarize
+    from election.votes import is_valid_id
+
+    configure_logging(
+        "WARNING" if settings.log_level == "INFO" else settings.log_level,
+        settings.log_format,
+        process="machine",
+    )
+    election_id = args.election_id or _ask("Election ID: ")
+    machine_id = args.machine_id or _ask("Machine ID: ")
+    for name, value in (("election ID", election_id), ("machine ID", machine_id)):
+        if value is None:
+            print(
+                f"election machine: the {name} is required (--{name.split()[0]}-id)",
+                file=sys.stderr,
+            )
+            return RET_USAGE
+        if not is_valid_id(value):
+            print(
+                f"election machine: invalid {name} {value!r}: use 1-64 letters, digits, _ . : -",
+                file=sys.stderr,
+            )
+            return RET_USAGE
+    assert election_id is not None and machine_id is not None
+    choices = args.choices or settings.choices
+    rng = random.Random(args.seed)
+    stop = threading.Event()
+    _on_stop_signals(stop.set)
+    results = []
+    machine = VotingMachine(settings, machine_id, election_id)
+    _reachable(lambda: machine.open(STARTUP_TIMEOUT_S), settings)
+    print(f"machine {machine_id} voting in election {election_id} (Ctrl-C to stop)", flush=True)
+    try:
+        sent = 0
+        while not stop.is_set() and (args.votes is None or sent < args.votes):
+            if sent and args.interval and stop.wait(args.interval):
+                break
+            cast = machine.cast(rng.randint(1, args.voters), rng.randrange(choices), args.timeout)
+            sent += 1
+            results.append((cast.outcome, cast.latency))
+            print(f"{cast.uuid}  choice {cast.choice}  {cast.outcome}", flush=True)
+    finally:
+        machine.close()
+        summary = summarize(results)
+        print(f"--- machine {machine_id}: {len(results)} votes", flush=True)
+        for line in summary.lines():
+            print(f"    {line}", flush=True)
+    return RET_OK
+
+
+def _tally(settings: Settings, args: argparse.Namespace) -> int:
+    from election.models import open_database, tally
+
+    configure_from_settings(settings, process="tally")
+    database = open_database(settings, max_connections=1)
+    try:
+        with database.connection_context():
+            counts = tally(args.election_id)
+    except Exception as exc:  # peewee wraps driver errors in its own classes
+        raise Unavailable(f"cannot read the tally from PostgreSQL: {_one_line(exc)}") from None
+    total = sum(counts.values())
+    print(f"election {args.election_id}")
+    for choice, votes in counts.items():
+        print(f"  choice {choice}: {votes}")
+    print(f"  total: {total}")
+    return RET_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _ask(prompt: str) -> str | None:
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return input(prompt).strip() or None
+    except EOFError:
+        return None
+
+
+def _reachable(call: Callable[[], T], settings: Settings) -> T:
+    """Run a start-up call; turn "cannot reach the service" into :class:`Unavailable`."""
+    import peewee
+
+    where = settings.emulator_host or "Cloud Pub/Sub"
+    started = time.monotonic()
+    try:
+        return call()
+    except (
+        api_exceptions.ServiceUnavailable,
+        api_exceptions.DeadlineExceeded,
+        api_exceptions.RetryError,
+    ) as exc:
+        raise Unavailable(
+            f"cannot reach Pub/Sub at {where} after {time.monotonic() - started:.0f} s: "
+            f"{type(exc).__name__}"
+        ) from None
+    except api_exceptions.NotFound as exc:
+        raise Unavailable(
+            f"Pub/Sub resource missing ({exc.message}); run `election provision` first"
+        ) from None
+    except peewee.OperationalError as exc:
+        raise Unavailable(f"cannot reach PostgreSQL: {_one_line(exc)}") from None

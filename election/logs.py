@@ -1,0 +1,76 @@
+"""The one logger setup: structlog events with fields, to standard error.
+
+Console rendering for people, JSON lines for platforms that collect logs. Every service
+logs one canonical event per unit of work (``vote.claimed``, ``vote.recorded`` ...).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+import structlog
+
+from config import Settings
+
+_LEVELS = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "ERROR": logging.ERROR,
+}
+
+
+def configure_logging(
+    level: str = "INFO",
+    fmt: str = "console",
+    *,
+    process: str | None = None,
+    stream: TextIO | None = None,
+) -> None:
+    """Set up structlog (and the standard library's logging, which Dramatiq uses)."""
+    numeric = _LEVELS.get(level.upper(), logging.INFO)
+    renderer: structlog.typing.Processor
+    if fmt == "json":
+        renderer = structlog.processors.JSONRenderer(sort_keys=True)
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    processors: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    if process:
+        processors.append(_ProcessName(process))
+    processors += [structlog.processors.format_exc_info, renderer]
+    structlog.configure(
+        processors=processors,
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    # Libraries (grpc, dramatiq, pika) log through the standard library; keep them quieter.
+    logging.basicConfig(
+        level=max(numeric, logging.INFO),
+        stream=stream or sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def configure_from_settings(settings: Settings, *, process: str | None = None) -> None:
+    """Set up logging from the ``LOG_LEVEL`` / ``LOG_FORMAT`` settings."""
+    configure_logging(settings.log_level, settings.log_format, process=process)
+
+
+class _ProcessName:
+    """Adds the process role to every event, so mixed Procfile output stays readable."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(
+        self, logger: object, method: str, event: structlog.typing.EventDict
+    ) -> structlog.typing.EventDict:
+        event.setdefault("process", self.name)
+        return event

@@ -1,0 +1,226 @@
+"""The voting machine: sends votes to the logger and waits for each answer.
+
+Each machine reads the ``result`` messages meant for it through a subscription of its
+own, filtered on its machine ID, created when it starts and deleted when it stops. Two
+machines with the same ID each have their own subscription, so both see every answer for
+that ID; each resolves only the ballots it is waiting for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import secrets
+import threading
+import time
+import uuid as uuidlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+import structlog
+from google.api_core import exceptions as api_exceptions
+from google.protobuf import duration_pb2
+
+from config import Settings
+from election import protocol
+from election.filters import parse_filter
+from election.outcomes import TIMED_OUT, Outcome, outcome_of
+from election.pubsub import (
+    CALL_TIMEOUT,
+    Publisher,
+    admin_retry,
+    subscriber_client,
+    subscription_path,
+    topic_path,
+)
+from election.subscriber import FilteredSubscriber, PulledMessage
+from election.votes import wire_id
+
+log = structlog.get_logger(__name__)
+
+#: A killed machine's subscription is removed by Pub/Sub after this long unused
+#: (one day is the shortest expiration Pub/Sub allows).
+SUBSCRIPTION_TTL_S = 24 * 3600
+ACK_DEADLINE_S = 10
+_NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~+-]")
+
+
+@dataclass(frozen=True)
+class Cast:
+    """One vote sent and what became of it; ``latency`` is ``None`` on time-out."""
+
+    uuid: str
+    voter_id: int
+    choice: int
+    outcome: Outcome
+    latency: float | None
+
+
+class AnswerBoard:
+    """Ballots waiting for an answer, by UUID, resolved from the subscriber's threads.
+
+    It remembers the last :data:`REMEMBERED` ballots it stopped waiting for (answered or
+    timed out), so a late or repeated answer is told apart from another machine's.
+    """
+
+    REMEMBERED = 100_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, Future[Outcome]] = {}
+        self._finished: OrderedDict[str, None] = OrderedDict()
+
+    def expect(self, uuid: str) -> Future[Outcome]:
+        """Start waiting for ``uuid``."""
+        future: Future[Outcome] = Future()
+        with self._lock:
+            self._pending[uuid] = future
+        return future
+
+    def give_up(self, uuid: str) -> None:
+        """Stop waiting for ``uuid`` (it timed out); a later answer is logged as late."""
+        with self._lock:
+            self._pending.pop(uuid, None)
+            self._remember(uuid)
+
+    def resolve(self, uuid: str, outcome: Outcome) -> str:
+        """Deliver an answer: ``"current"``, ``"late"`` (or repeated), or ``"foreign"``."""
+        with self._lock:
+            future = self._pending.pop(uuid, None)
+            if future is None:
+                return "late" if uuid in self._finished else "foreign"
+            self._remember(uuid)
+        future.set_result(outcome)
+        return "current"
+
+    def _remember(self, uuid: str) -> None:
+        self._finished[uuid] = None
+        if len(self._finished) > self.REMEMBERED:
+            self._finished.popitem(last=False)
+
+
+class VotingMachine:
+    """A machine with an answer subscription of its own; use as a context manager."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        machine_id: str,
+        election_id: str,
+        *,
+        publisher: Publisher | None = None,
+    ) -> None:
+        self.settings = settings
+        self.machine_id = machine_id
+        self.election_id = election_id
+        self.publisher = publisher or Publisher(settings)
+        self._own_publisher = publisher is None
+        self.client = subscriber_client(settings)
+        safe_id = _NAME_UNSAFE.sub("_", machine_id)[:100]
+        self.subscription = subscription_path(
+            settings, f"{settings.namespace}-machine-{safe_id}-{secrets.token_hex(4)}"
+        )
+        self.board = AnswerBoard()
+        self._subscriber: FilteredSubscriber | None = None
+
+    def __enter__(self) -> VotingMachine:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self, timeout: float = CALL_TIMEOUT) -> None:
+        """Create the answer subscription and start listening on it.
+
+        ``timeout`` bounds the whole attempt, retries included.
+        """
+        text = protocol.machine_filter(self.machine_id)
+        message_filter = parse_filter(text)
+        self.client.create_subscription(
+            request={
+                "name": self.subscription,
+                "topic": topic_path(self.settings),
+                "filter": text,
+                "ack_deadline_seconds": ACK_DEADLINE_S,
+                "expiration_policy": {"ttl": duration_pb2.Duration(seconds=SUBSCRIPTION_TTL_S)},
+                "message_retention_duration": duration_pb2.Duration(seconds=600),
+            },
+            timeout=timeout,
+            retry=admin_retry(timeout),
+        )
+        log.debug("machine.subscribed", subscription=self.subscription)
+        self._subscriber = FilteredSubscriber(
+            self.client,
+            self.subscription,
+            self._on_answer,
+            message_filter=message_filter,
+            threads=2,
+        )
+        self._subscriber.start()
+
+    def close(self) -> None:
+        """Stop listening and delete the answer subscription."""
+        if self._subscriber is not None:
+            self._subscriber.stop(timeout=10)
+            self._subscriber = None
+        # NotFound: already gone (expired, or deleted by an operator).
+        with contextlib.suppress(api_exceptions.NotFound):
+            self.client.delete_subscription(
+                subscription=self.subscription, timeout=CALL_TIMEOUT, retry=admin_retry()
+            )
+        self.client.close()
+        if self._own_publisher:
+            self.publisher.close()
+
+    def cast(self, voter_id: int, choice: int, timeout: float) -> Cast:
+        """Send one vote and wait up to ``timeout`` seconds for its answer."""
+        uuid = str(uuidlib.uuid4())
+        body = {
+            "machine_ID": wire_id(self.machine_id),
+            "voter_ID": voter_id,
+            "voting": choice,
+            "election_ID": wire_id(self.election_id),
+            "UUID": uuid,
+            "timestamp": int(time.time() * 1000),
+        }
+        answer = self.board.expect(uuid)
+        started = time.monotonic()
+        self.publisher.publish(
+            protocol.OutgoingMessage(
+                body=body,
+                attributes={
+                    protocol.FUNCTION: protocol.SUBMIT_VOTE,
+                    protocol.MACHINE_ID: self.machine_id,
+                },
+            ),
+            timeout=max(timeout, 1.0),
+        )
+        remaining = max(0.0, timeout - (time.monotonic() - started))
+        try:
+            outcome = answer.result(timeout=remaining)
+        except FutureTimeout:
+            self.board.give_up(uuid)
+            return Cast(uuid, voter_id, choice, TIMED_OUT, None)
+        return Cast(uuid, voter_id, choice, outcome, time.monotonic() - started)
+
+    def _on_answer(self, message: PulledMessage) -> None:
+        message.ack()
+        try:
+            body = json.loads(message.data)
+        except ValueError:
+            log.warning("answer.unreadable", message_id=message.message_id)
+            return
+        if not isinstance(body, Mapping) or not isinstance(body.get("UUID"), str):
+            log.warning("answer.unreadable", message_id=message.message_id)
+            return
+        outcome = outcome_of(body)
+        which = self.board.resolve(body["UUID"], outcome)
+        if which == "late":
+            log.info("answer.late", uuid=body["UUID"], outcome=str(outcome))
+        elif which == "foreign":
+            log.debug("answer.foreign", uuid=body["UUID"], outcome=str(outcome))

@@ -1,0 +1,68 @@
+"""The wire contract on the topic: attribute names, function values and message shapes.
+
+Nothing here does I/O. A :class:`OutgoingMessage` is what a service hands to the publisher:
+a JSON body and the attributes that the consumers' subscription filters select on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from election.filters import quote
+
+FUNCTION = "function"
+MACHINE_ID = "machineID"
+
+SUBMIT_VOTE = "submit vote"
+RECORD_VOTE = "record vote"
+RESULT = "result"
+
+RESULT_SUCCESSFUL = "successful"
+RESULT_ALREADY_VOTED = "Already Voted!!!"
+RESULT_REJECTED_PREFIX = "rejected:"
+
+LOGGER_FILTER = f"attributes.{FUNCTION} = {quote(SUBMIT_VOTE)}"
+RECORDER_FILTER = f"attributes.{FUNCTION} = {quote(RECORD_VOTE)}"
+
+
+def machine_filter(machine_id: str) -> str:
+    """The filter of one voting machine's answer subscription."""
+    return (
+        f"attributes.{FUNCTION} = {quote(RESULT)} AND attributes.{MACHINE_ID} = {quote(machine_id)}"
+    )
+
+
+def machine_prefix_filter(prefix: str) -> str:
+    """A filter for the answers of every machine whose ID starts with ``prefix``."""
+    return (
+        f"attributes.{FUNCTION} = {quote(RESULT)} "
+        f"AND hasPrefix(attributes.{MACHINE_ID}, {quote(prefix)})"
+    )
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A message ready to publish: JSON-able body plus Pub/Sub attributes."""
+
+    body: Mapping[str, Any]
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    def data(self) -> bytes:
+        """The body as compact UTF-8 JSON."""
+        return json.dumps(self.body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def result_message(machine_id: str, uuid: str, result: str) -> OutgoingMessage:
+    """An answer to the machine ``machine_id`` about the ballot ``uuid``."""
+    return OutgoingMessage(
+        body={"result": result, "UUID": uuid},
+        attributes={FUNCTION: RESULT, MACHINE_ID: machine_id},
+    )
+
+
+def rejection_message(machine_id: str, uuid: str, reason: str) -> OutgoingMessage:
+    """A ``result`` that tells the machine its message was refused, and why."""
+    return result_message(machine_id, uuid, f"{RESULT_REJECTED_PREFIX} {reason}")

@@ -1,0 +1,216 @@
+"""Pulling one subscription and enforcing that subscription's filter ourselves.
+
+Cloud Pub/Sub applies subscription filters on the server; the emulator stores them but
+delivers every message to every subscription. Each subscriber here therefore reads its
+subscription's filter, evaluates it on every message, and acknowledges and drops what does
+not match. On Cloud Pub/Sub that check never fires.
+
+Messages are fetched with long-polling unary ``Pull`` calls from a few threads, not with
+``StreamingPull``: the emulator never forgets a streaming-pull stream once opened, even
+after the client cancels it or its process exits, and keeps handing new messages to the
+dead streams until their ack deadline expires. After one bridge restart a share of all
+votes then waits 10 s or more (measured: 3 of 10 messages delayed 10-20 s after two
+restarts). Unary pulls hold no server-side state, behave the same on both, and make flow
+control explicit: at most ``threads x batch`` messages are outstanding.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import structlog
+from google.api_core import exceptions as api_exceptions
+from google.cloud import pubsub_v1
+
+from election.filters import Filter, parse_filter
+from election.pubsub import CALL_TIMEOUT, admin_retry
+
+log = structlog.get_logger(__name__)
+
+#: Seconds one long-polling pull may wait for messages; also bounds how long stop() takes.
+PULL_WAIT_S = 2.0
+#: Back-off bounds after a failed pull (server restarting, network blip).
+BACKOFF_MIN_S, BACKOFF_MAX_S = 0.1, 5.0
+
+
+class PulledMessage:
+    """One received message; the handler must call :meth:`ack` or :meth:`nack`."""
+
+    __slots__ = ("_settled", "ack_id", "attributes", "data", "message_id")
+
+    def __init__(
+        self, data: bytes, attributes: Mapping[str, str], message_id: str, ack_id: str
+    ) -> None:
+        self.data = data
+        self.attributes = dict(attributes)
+        self.message_id = message_id
+        self.ack_id = ack_id
+        self._settled: bool | None = None
+
+    def ack(self) -> None:
+        """Done with it: Pub/Sub will not deliver it again."""
+        self._settled = True
+
+    def nack(self) -> None:
+        """Not done: Pub/Sub should redeliver it now."""
+        self._settled = False
+
+    @property
+    def acked(self) -> bool | None:
+        """``True`` acked, ``False`` nacked, ``None`` neither (yet)."""
+        return self._settled
+
+
+Handler = Callable[[PulledMessage], None]
+
+
+class FilteredSubscriber:
+    """Delivers the messages of one subscription that match its filter to ``handler``.
+
+    A handler that raises, or returns without settling the message, gets it nacked so
+    Pub/Sub redelivers it.
+    """
+
+    def __init__(
+        self,
+        client: pubsub_v1.SubscriberClient,
+        subscription: str,
+        handler: Handler,
+        *,
+        message_filter: Filter | None = None,
+        threads: int = 2,
+        batch: int = 100,
+    ) -> None:
+        self.client = client
+        self.subscription = subscription
+        self.handler = handler
+        self.message_filter = message_filter
+        self.threads = threads
+        self.batch = batch
+        self.dropped = 0
+        self.failure: BaseException | None = None
+        self._stopping = threading.Event()
+        self._workers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Read the subscription's filter (unless given) and start pulling."""
+        if self.message_filter is None:
+            found = self.client.get_subscription(
+                subscription=self.subscription, timeout=CALL_TIMEOUT, retry=admin_retry()
+            )
+            self.message_filter = parse_filter(found.filter)
+        self._stopping.clear()
+        self._workers = [
+            threading.Thread(target=self._pull_loop, name=f"pull-{i}", daemon=True)
+            for i in range(self.threads)
+        ]
+        for worker in self._workers:
+            worker.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop pulling; messages being handled are finished and settled first."""
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        if any(worker.is_alive() for worker in self._workers):
+            log.warning("subscriber.stop_timeout", subscription=self.subscription)
+        self._workers = []
+
+    @property
+    def running(self) -> bool:
+        """Whether it is pulling (false after :meth:`stop` or a fatal error)."""
+        return self.failure is None and any(w.is_alive() for w in self._workers)
+
+    def _pull_loop(self) -> None:
+        backoff = BACKOFF_MIN_S
+        while not self._stopping.is_set():
+            try:
+                response = self.client.pull(
+                    subscription=self.subscription,
+                    max_messages=self.batch,
+                    timeout=PULL_WAIT_S,
+                )
+            except api_exceptions.DeadlineExceeded:
+                continue  # the long poll found nothing: poll again
+            except (api_exceptions.NotFound, api_exceptions.PermissionDenied) as exc:
+                self.failure = exc
+                log.error("subscriber.failed", subscription=self.subscription, error=str(exc))
+                return
+            except api_exceptions.GoogleAPICallError as exc:
+                log.warning(
+                    "subscriber.pull_failed",
+                    subscription=self.subscription,
+                    error=str(exc),
+                    retry_in_s=backoff,
+                )
+                self._stopping.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            backoff = BACKOFF_MIN_S
+            self._settle(
+                [
+                    self._dispatch(
+                        PulledMessage(
+                            received.message.data,
+                            received.message.attributes,
+                            received.message.message_id,
+                            received.ack_id,
+                        )
+                    )
+                    for received in response.received_messages
+                ]
+            )
+
+    def _dispatch(self, message: PulledMessage) -> PulledMessage:
+        assert self.message_filter is not None
+        if not self.message_filter.matches(message.attributes):
+            # What Cloud Pub/Sub would have acknowledged for us.
+            with self._lock:
+                self.dropped += 1
+            log.debug(
+                "message.filtered_out",
+                subscription=self.subscription,
+                message_id=message.message_id,
+                function=message.attributes.get("function"),
+            )
+            message.ack()
+            return message
+        try:
+            self.handler(message)
+        except Exception:
+            log.exception(
+                "message.handler_failed",
+                subscription=self.subscription,
+                message_id=message.message_id,
+            )
+            message.nack()
+        return message
+
+    def _settle(self, messages: list[PulledMessage]) -> None:
+        acked = [m.ack_id for m in messages if m.acked]
+        nacked = [m.ack_id for m in messages if not m.acked]
+        try:
+            if acked:
+                self.client.acknowledge(
+                    subscription=self.subscription, ack_ids=acked, timeout=CALL_TIMEOUT
+                )
+            if nacked:
+                self.client.modify_ack_deadline(
+                    subscription=self.subscription,
+                    ack_ids=nacked,
+                    ack_deadline_seconds=0,
+                    timeout=CALL_TIMEOUT,
+                )
+        except api_exceptions.GoogleAPICallError as exc:
+            # Unsettled messages come back after their ack deadline: at least once.
+            log.warning(
+                "subscriber.settle_failed",
+                subscription=self.subscription,
+                error=str(exc),
+                acked=len(acked),
+                nacked=len(nacked),
+            )

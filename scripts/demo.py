@@ -1,0 +1,165 @@
+"""The whole system end to end on this machine (``make demo``).
+
+Starts the Pub/Sub emulator if nothing listens on 127.0.0.1:8085, provisions, runs the
+Procfile's processes with honcho, runs three voting machines at once with overlapping
+voter IDs (so both answers appear), prints the tally, and stops everything it started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from election.emulator import Emulator, is_listening  # noqa: E402
+
+EMULATOR_HOST, EMULATOR_PORT = "127.0.0.1", 8085
+MACHINES = 3
+VOTES = int(os.environ.get("DEMO_VOTES", "10"))
+VOTERS = int(os.environ.get("DEMO_VOTERS", "12"))
+READY_TIMEOUT_S = 90
+
+
+class DemoFailed(RuntimeError):
+    """A step of the demo failed; the message says which."""
+
+
+def say(text: str) -> None:
+    print(f"demo: {text}", flush=True)
+
+
+def election(*args: str) -> list[str]:
+    return [sys.executable, "-m", "election", *args]
+
+
+def wait_for_log(path: Path, needles: dict[str, int], proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace")
+        if all(text.count(n) >= k for n, k in needles.items()):
+            return
+        if proc.poll() is not None:
+            raise DemoFailed(f"the Procfile processes stopped:\n{text[-3000:]}")
+        time.sleep(0.2)
+    raise DemoFailed(f"processes not ready after {READY_TIMEOUT_S} s; see {path}")
+
+
+def run_machine(machine_id: str, env: dict[str, str], election_id: str) -> None:
+    proc = subprocess.Popen(
+        election(
+            "machine",
+            "--election-id",
+            election_id,
+            "--machine-id",
+            machine_id,
+            "--votes",
+            str(VOTES),
+            "--voters",
+            str(VOTERS),
+            "--interval",
+            "0.3",
+        ),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        print(f"machine {machine_id} | {line.rstrip()}", flush=True)
+    proc.wait()
+
+
+def main() -> int:
+    env = {
+        **os.environ,
+        "PUBSUB_EMULATOR_HOST": f"{EMULATOR_HOST}:{EMULATOR_PORT}",
+        "PYTHONUNBUFFERED": "1",
+        # The Procfile names the `election` command of this virtualenv.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    env.setdefault("GOOGLE_CLOUD_PROJECT", "election-local")
+    workdir = Path(tempfile.mkdtemp(prefix="election-demo-"))
+    emulator: Emulator | None = None
+    honcho: subprocess.Popen[bytes] | None = None
+    try:
+        if is_listening(EMULATOR_HOST, EMULATOR_PORT):
+            say(f"using the Pub/Sub emulator already on {EMULATOR_HOST}:{EMULATOR_PORT}")
+        else:
+            say("starting the Pub/Sub emulator")
+            emulator = Emulator(EMULATOR_HOST, EMULATOR_PORT, log_path=workdir / "emulator.log")
+            emulator.start()
+        say("provisioning (release)")
+        subprocess.run(election("provision"), env=env, cwd=ROOT, check=True, timeout=120)
+        log_path = workdir / "procfile.log"
+        say(f"starting the Procfile processes with honcho (log: {log_path})")
+        with open(log_path, "wb") as log:
+            honcho = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "honcho",
+                    "start",
+                    "-f",
+                    "Procfile",
+                    "bridge",
+                    "logger",
+                    "recorder",
+                ],
+                env=env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        wait_for_log(log_path, {"bridge.started": 1, "Worker process is ready": 2}, honcho)
+        election_id = str(int(time.time()))
+        say(
+            f"running {MACHINES} voting machines in election {election_id}, "
+            f"{VOTES} votes each, voters drawn from 1..{VOTERS}"
+        )
+        threads = [
+            threading.Thread(target=run_machine, args=(str(n), env, election_id))
+            for n in range(1, MACHINES + 1)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        say("tally")
+        subprocess.run(
+            election("tally", "--election-id", election_id),
+            env=env,
+            cwd=ROOT,
+            check=True,
+            timeout=60,
+        )
+        return 0
+    except (subprocess.CalledProcessError, DemoFailed) as exc:
+        say(f"failed: {exc}")
+        return 1
+    finally:
+        if honcho is not None:
+            say("stopping the Procfile processes")
+            if honcho.poll() is None:
+                honcho.send_signal(signal.SIGTERM)  # honcho stops each process group
+                try:
+                    honcho.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(honcho.pid, signal.SIGKILL)
+        if emulator is not None:
+            say("stopping the Pub/Sub emulator")
+            emulator.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

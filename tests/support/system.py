@@ -1,0 +1,192 @@
+"""The whole election system, started for one test with names of its own.
+
+Each :class:`ElectionSystem` has its own topic, subscriptions, Dramatiq queues, Redis key
+prefix and PostgreSQL schema, so tests can run in any order and twice in a row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid as uuidlib
+from collections import defaultdict
+from pathlib import Path
+
+import redis
+
+from config import Settings, load_settings
+from election import protocol
+from election.models import Ballot, open_database
+from election.pubsub import Publisher, subscriber_client, subscription_path, topic_path
+from election.subscriber import FilteredSubscriber, PulledMessage
+from tests.support.processes import Service, election_command, run_election, wait_for
+
+READY = {
+    "bridge": r"bridge\.started",
+    "logger": r"Worker process is ready for action",
+    "recorder": r"Worker process is ready for action",
+}
+
+
+class ElectionSystem:
+    """Provisioned resources plus the bridge and worker processes of one test."""
+
+    def __init__(self, emulator_host: str, broker_url: str, log_dir: Path) -> None:
+        name = f"t{uuidlib.uuid4().hex[:12]}"
+        self.name = name
+        self.log_dir = log_dir
+        self.env = {
+            **os.environ,
+            "PUBSUB_EMULATOR_HOST": emulator_host,
+            "GOOGLE_CLOUD_PROJECT": "election-test",
+            "ELECTION_TOPIC": name,
+            "ELECTION_NAMESPACE": name,
+            "DATABASE_SCHEMA": name,
+            "DRAMATIQ_BROKER_URL": broker_url,
+            "LOG_LEVEL": "DEBUG",
+            "WORKER_THREADS": "4",
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.settings: Settings = load_settings(self.env)
+        self.services: dict[str, Service] = {}
+        self.publisher = Publisher(self.settings)
+        self.database = open_database(self.settings, max_connections=2)
+        self.redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=5)
+
+    def provision(self) -> None:
+        """Run ``election provision`` as a subprocess; it must succeed."""
+        done = run_election(["provision"], self.env)
+        assert done.returncode == 0, done.stderr
+
+    def start(self, *roles: str) -> None:
+        """Start the named processes and wait until each is ready."""
+        for role in roles:
+            args = ["bridge"] if role == "bridge" else ["worker", role]
+            self.services[role] = Service(
+                role, election_command(*args), self.env, self.log_dir
+            ).start()
+        for role in roles:
+            self.services[role].wait_for_log(READY[role], timeout=90)
+
+    def stop(self, *roles: str) -> dict[str, int | None]:
+        """Stop the named processes (all when none named) with SIGTERM; exit codes."""
+        names = roles or tuple(self.services)
+        return {role: self.services[role].stop() for role in names if role in self.services}
+
+    def close(self) -> None:
+        """Stop everything and remove what this test created."""
+        self.stop()
+        self.publisher.close()
+        with self.database.connection_context():
+            self.database.execute_sql(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+        self.database.close_all()
+        for key in self.redis.scan_iter(f"{self.name}:*"):
+            self.redis.delete(key)
+        for key in self.redis.scan_iter(f"dramatiq:{self.name}.*"):
+            self.redis.delete(key)
+        self.redis.close()
+
+    def machine(self, *args: str, timeout: float = 180.0) -> MachineRun:
+        """Run ``election machine`` to completion."""
+        done = run_election(["machine", *args], self.env, timeout=timeout)
+        assert done.returncode == 0, f"machine failed ({done.returncode}):\n{done.stderr}"
+        return MachineRun(done.stdout, done.stderr)
+
+    def rows(self, election_id: str) -> list[Ballot]:
+        """The recorded ballots of one election."""
+        with self.database.connection_context():
+            return list(Ballot.select().where(Ballot.election_id == election_id))
+
+    def publish_raw(self, data: bytes, attributes: dict[str, str]) -> str:
+        """Publish arbitrary bytes with arbitrary attributes to the topic."""
+        future = self.publisher.client.publish(topic_path(self.settings), data, **attributes)
+        message_id: str = future.result(timeout=30)
+        return message_id
+
+    def submit(
+        self,
+        machine_id: str,
+        voter_id: int | str,
+        election_id: str,
+        choice: int = 0,
+        uuid: str | None = None,
+    ) -> str:
+        """Publish one ``submit vote`` as a reference machine would; returns its UUID."""
+        uuid = uuid or str(uuidlib.uuid4())
+        body = {
+            "machine_ID": machine_id,
+            "voter_ID": voter_id,
+            "voting": choice,
+            "election_ID": election_id,
+            "UUID": uuid,
+            "timestamp": 1_700_000_000_000,
+        }
+        self.publish_raw(json.dumps(body).encode(), {protocol.FUNCTION: protocol.SUBMIT_VOTE})
+        return uuid
+
+    def collector(self, machine_prefix: str) -> ResultCollector:
+        """Collect the ``result`` messages for machines whose ID starts with the prefix."""
+        return ResultCollector(self, machine_prefix)
+
+
+class MachineRun:
+    """The output of one finished ``election machine``."""
+
+    def __init__(self, stdout: str, stderr: str) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+        self.votes: list[tuple[str, int, str]] = []
+        for line in stdout.splitlines():
+            parts = line.split("  ")
+            if len(parts) == 3 and parts[1].startswith("choice "):
+                self.votes.append((parts[0], int(parts[1].split()[1]), parts[2]))
+
+    def with_outcome(self, outcome: str) -> list[str]:
+        """UUIDs of the votes that ended with ``outcome``."""
+        return [uuid for uuid, _, said in self.votes if said == outcome]
+
+
+class ResultCollector:
+    """A test-side answer subscription, filtered with ``hasPrefix`` on the machine ID."""
+
+    def __init__(self, system: ElectionSystem, machine_prefix: str) -> None:
+        self.system = system
+        self.client = subscriber_client(system.settings)
+        self.path = subscription_path(
+            system.settings, f"{system.name}-collect-{uuidlib.uuid4().hex[:8]}"
+        )
+        text = protocol.machine_prefix_filter(machine_prefix)
+        self.client.create_subscription(
+            request={"name": self.path, "topic": topic_path(system.settings), "filter": text},
+            timeout=30,
+        )
+        self._lock = threading.Lock()
+        self.results: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        self.subscriber = FilteredSubscriber(self.client, self.path, self._on_message)
+        self.subscriber.start()
+
+    def _on_message(self, message: PulledMessage) -> None:
+        message.ack()
+        body = json.loads(message.data)
+        with self._lock:
+            self.results[body["UUID"]].append(
+                (message.attributes[protocol.MACHINE_ID], body["result"])
+            )
+
+    def wait_for(self, uuids: list[str], timeout: float = 60.0) -> dict[str, list[tuple[str, str]]]:
+        """Wait until every UUID has an answer; a snapshot of all answers so far."""
+
+        def done() -> bool:
+            with self._lock:
+                return all(self.results.get(u) for u in uuids)
+
+        wait_for(done, timeout, f"answers to {len(uuids)} ballots")
+        with self._lock:
+            return {k: list(v) for k, v in self.results.items()}
+
+    def close(self) -> None:
+        """Stop and delete the subscription."""
+        self.subscriber.stop(10)
+        self.client.delete_subscription(subscription=self.path, timeout=30)
+        self.client.close()
