@@ -24,11 +24,6 @@ from dramatiq.middleware import (
 from config import Settings, load_settings
 from election.logs import configure_from_settings
 
-#: Retry a failing actor with exponential backoff from 0.1 s up to 10 s, 20 times at most
-#: (about two and a half minutes in all) before the message is dead-lettered.
-MAX_RETRIES = 20
-MIN_BACKOFF_MS = 100
-MAX_BACKOFF_MS = 10_000
 #: Worker heartbeat (Redis broker): a killed worker's messages are requeued after this.
 HEARTBEAT_TIMEOUT_MS = 15_000
 
@@ -45,7 +40,12 @@ class LoggingSetup(Middleware):
 
 
 def middleware(settings: Settings) -> list[Middleware]:
-    """Dramatiq's default middleware, with our retry policy and logging."""
+    """Dramatiq's default middleware, with our retry policy and logging.
+
+    By default a failing actor is retried with exponential backoff from 0.1 s up to 10 s,
+    20 times (about two and a half minutes in all); then its ``on_retry_exhausted`` actor
+    dead-letters it (``ACTOR_MAX_RETRIES``, ``ACTOR_MIN_BACKOFF_MS``, ``ACTOR_MAX_BACKOFF_MS``).
+    """
     return [
         LoggingSetup(settings),
         AgeLimit(),
@@ -53,7 +53,11 @@ def middleware(settings: Settings) -> list[Middleware]:
         ShutdownNotifications(),
         Callbacks(),
         Pipelines(),
-        Retries(max_retries=MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
+        Retries(
+            max_retries=settings.max_retries,
+            min_backoff=settings.min_backoff_ms,
+            max_backoff=settings.max_backoff_ms,
+        ),
     ]
 
 

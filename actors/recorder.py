@@ -1,26 +1,50 @@
-"""The voting record actor: ``dramatiq actors.recorder`` runs it (``election worker recorder``)."""
+"""The voting record service's actors: ``election worker recorder`` runs them (Dramatiq
+queue ``<ns>.recorder``)."""
 
 from __future__ import annotations
 
-import base64
+from typing import Any
 
 import dramatiq
 
 from actors import process
 from actors.broker import settings
+from actors.dead_letters import DeadLetters
+from actors.payload import body_of
 from actors.recording import VoteRecorder
+from election.signing import Signer, Verifier
 
 #: Longest one record may take before Dramatiq interrupts it (and retries).
 TIME_LIMIT_MS = 60_000
+QUEUE = settings.queue_name("recorder")
 
-_recorder = process.PerProcess(
-    lambda: VoteRecorder(process.database.get(), process.publisher.get(), choices=settings.choices)
-)
+
+def _vote_recorder() -> VoteRecorder:
+    return VoteRecorder(
+        process.database.get(),
+        process.publisher.get(),
+        DeadLetters(process.redis_client.get(), settings.namespace),
+        verifier=Verifier(settings.require_verifying_keys()),
+        signer=Signer(*settings.require_signing_key()),
+        choices=settings.choices,
+    )
+
+
+_recorder = process.PerProcess(_vote_recorder)
+
+
+@dramatiq.actor(actor_name="record_gave_up", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+def record_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """A record ran out of retries: dead-letter it and ask the logger to free the voter."""
+    _recorder.get().give_up(message, int(retry_info.get("retries", 0)))
 
 
 @dramatiq.actor(
-    actor_name="record_vote", queue_name=settings.queue_name("recorder"), time_limit=TIME_LIMIT_MS
+    actor_name="record_vote",
+    queue_name=QUEUE,
+    time_limit=TIME_LIMIT_MS,
+    on_retry_exhausted="record_gave_up",
 )
 def record_vote(data: str, attributes: dict[str, str], message_id: str) -> None:
     """Store one ``record vote`` message (``data`` is the Pub/Sub body, base64)."""
-    _recorder.get().handle(base64.b64decode(data), attributes, message_id)
+    _recorder.get().handle(body_of(data), attributes, message_id)

@@ -1,32 +1,65 @@
-"""The voting record service's work on one ``record vote`` message, apart from Dramatiq."""
+"""The voting record service's work, apart from Dramatiq: store a ballot, or give it up."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import Any
 
 import peewee
 import structlog
 
+from actors.dead_letters import DeadLetters
 from actors.dedup import reject
+from actors.payload import from_message
 from election import protocol
 from election.models import Ballot as BallotRow
 from election.pubsub import Publisher
+from election.signing import BadSignature, Signer, Verifier
 from election.votes import InvalidVote, parse_record
 
 log = structlog.get_logger(__name__)
 
+#: The latest moment Python's datetime can hold; later timestamps are clamped to it.
+_MAX_EPOCH_S = 253402300799
+
 
 class VoteRecorder:
-    """Stores a ballot (once per UUID) and answers ``successful`` to its machine."""
+    """Stores a ballot (once per UUID) and answers ``successful`` to its machine.
 
-    def __init__(self, database: peewee.Database, publisher: Publisher, *, choices: int) -> None:
+    Only ``record vote`` messages signed by the voting logger are accepted: anything else
+    could be ballot stuffing, and is logged and dropped without a trace in the database.
+    """
+
+    def __init__(
+        self,
+        database: peewee.Database,
+        publisher: Publisher,
+        dead_letters: DeadLetters,
+        *,
+        verifier: Verifier,
+        signer: Signer,
+        choices: int,
+    ) -> None:
         self.database = database
         self.publisher = publisher
+        self.dead_letters = dead_letters
+        self.verifier = verifier
+        self.signer = signer
         self.choices = choices
 
     def handle(self, data: bytes, attributes: Mapping[str, str], message_id: str) -> None:
         """Process one ``record vote`` message."""
+        try:
+            self.verifier.verify(data, attributes)
+        except BadSignature as forged:
+            log.warning(
+                "record.forged",
+                reason=str(forged),
+                message_id=message_id,
+                machine_id=attributes.get(protocol.MACHINE_ID),
+            )
+            return
         try:
             ballot = parse_record(data, attributes, choices=self.choices)
         except InvalidVote as invalid:
@@ -40,7 +73,7 @@ class VoteRecorder:
                     machine_id=ballot.machine_id,
                     choice=ballot.choice,
                     cast_at=dt.datetime.fromtimestamp(
-                        min(ballot.timestamp / 1000, 253402300799), dt.UTC
+                        min(ballot.timestamp / 1000, _MAX_EPOCH_S), dt.UTC
                     ),
                 )
                 .on_conflict_ignore()
@@ -58,3 +91,16 @@ class VoteRecorder:
             message_id=message_id,
             duplicate=inserted is None,
         )
+
+    def give_up(self, message: dict[str, Any], retries: int) -> None:
+        """Retries of a record ran out: dead-letter it and ask the logger to free the voter."""
+        letter = self.dead_letters.add(message, retries)
+        data, attributes = from_message(message)
+        try:
+            ballot = parse_record(data, attributes, choices=self.choices)
+        except InvalidVote:
+            return  # invalid records are answered at once and never retried
+        release = protocol.release_message(
+            ballot.machine_id, ballot.election_id, ballot.uuid, letter.error[:200]
+        )
+        self.publisher.publish(release.with_attributes(self.signer.attributes(release.data())))

@@ -9,12 +9,12 @@ redelivers it. A crash in between at worst enqueues twice, which the actors abso
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 
 import dramatiq
 import structlog
 
+from actors.payload import to_args
 from election.subscriber import PulledMessage
 
 log = structlog.get_logger(__name__)
@@ -30,11 +30,7 @@ class Route:
     def forward(self, message: PulledMessage) -> None:
         """Enqueue ``message`` for the actor, then ack; nack if the enqueue fails."""
         try:
-            self.actor.send(
-                base64.b64encode(message.data).decode("ascii"),
-                dict(message.attributes),
-                message.message_id,
-            )
+            self.actor.send(*to_args(message.data, message.attributes, message.message_id))
         except Exception as exc:  # any broker failure: let Pub/Sub redeliver
             log.warning(
                 "bridge.enqueue_failed",

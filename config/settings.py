@@ -50,6 +50,31 @@ class Settings:
     log_format: str
     worker_processes: int
     worker_threads: int
+    voter_key: bytes | None
+    signing_keys: Mapping[str, bytes]
+    signing_key_id: str | None
+    ballot_link_ttl_s: int
+    max_retries: int
+    min_backoff_ms: int
+    max_backoff_ms: int
+
+    def require_voter_key(self) -> bytes:
+        """The voter-hashing secret; only the voting logger needs it."""
+        if self.voter_key is None:
+            raise ConfigError("VOTER_KEY is not set (generate one with `election keys`)")
+        return self.voter_key
+
+    def require_signing_key(self) -> tuple[str, bytes]:
+        """The (key ID, key) that signs record messages; the logger needs it."""
+        if self.signing_key_id is None:
+            raise ConfigError("RECORD_SIGNING_KEYS is not set (generate one with `election keys`)")
+        return self.signing_key_id, self.signing_keys[self.signing_key_id]
+
+    def require_verifying_keys(self) -> Mapping[str, bytes]:
+        """Every key a record message may be signed with (old and new during rotation)."""
+        if not self.signing_keys:
+            raise ConfigError("RECORD_SIGNING_KEYS is not set (generate one with `election keys`)")
+        return self.signing_keys
 
     @property
     def broker_kind(self) -> str:
@@ -66,6 +91,11 @@ class Settings:
     def recorder_subscription(self) -> str:
         """Name of the voting record service's subscription."""
         return f"{self.namespace}-recorder"
+
+    @property
+    def releases_subscription(self) -> str:
+        """Name of the subscription that feeds claim releases to the voting logger."""
+        return f"{self.namespace}-releases"
 
     def queue_name(self, role: str) -> str:
         """Dramatiq queue for one actor role (``logger`` or ``recorder``)."""
@@ -126,6 +156,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}")
     worker_processes = _integer("WORKER_PROCESSES", get("WORKER_PROCESSES", "1"), low=1, high=64)
     worker_threads = _integer("WORKER_THREADS", get("WORKER_THREADS", "8"), low=1, high=256)
+    voter_key = _secret("VOTER_KEY", env.get("VOTER_KEY", "").strip())
+    signing_keys = _keyring("RECORD_SIGNING_KEYS", env.get("RECORD_SIGNING_KEYS", "").strip())
+    signing_key_id = env.get("RECORD_SIGNING_KEY_ID", "").strip() or next(iter(signing_keys), None)
+    if signing_key_id is not None and signing_key_id not in signing_keys:
+        raise ConfigError(
+            f"RECORD_SIGNING_KEY_ID {signing_key_id!r} is not one of RECORD_SIGNING_KEYS' IDs"
+        )
+    ballot_link_ttl_s = _integer(
+        "BALLOT_LINK_TTL_S", get("BALLOT_LINK_TTL_S", "3600"), low=60, high=86_400
+    )
+    max_retries = _integer("ACTOR_MAX_RETRIES", get("ACTOR_MAX_RETRIES", "20"), low=0, high=1000)
+    min_backoff_ms = _integer(
+        "ACTOR_MIN_BACKOFF_MS", get("ACTOR_MIN_BACKOFF_MS", "100"), low=1, high=3_600_000
+    )
+    max_backoff_ms = _integer(
+        "ACTOR_MAX_BACKOFF_MS", get("ACTOR_MAX_BACKOFF_MS", "10000"), low=1, high=3_600_000
+    )
     return Settings(
         redis_url=redis_url,
         database_url=database_url,
@@ -140,6 +187,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         worker_processes=worker_processes,
         worker_threads=worker_threads,
+        voter_key=voter_key,
+        signing_keys=signing_keys,
+        signing_key_id=signing_key_id,
+        ballot_link_ttl_s=ballot_link_ttl_s,
+        max_retries=max_retries,
+        min_backoff_ms=min_backoff_ms,
+        max_backoff_ms=max_backoff_ms,
     )
 
 
@@ -157,6 +211,34 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     if parts.scheme not in ("unix", "postgres", "postgresql") and not parts.hostname:
         raise ConfigError(f"{name} has no host: {value!r}")
     return value
+
+
+#: Secrets shorter than this are refused: they would be guessable.
+MIN_SECRET_BYTES = 16
+_KEY_ID = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+def _secret(name: str, value: str) -> bytes | None:
+    if not value:
+        return None
+    secret = value.encode()
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
+    return secret
+
+
+def _keyring(name: str, value: str) -> dict[str, bytes]:
+    """``id=secret,id2=secret2`` (order kept: the first signs unless told otherwise)."""
+    keys: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        key_id, sep, secret = item.partition("=")
+        if not sep or not _KEY_ID.fullmatch(key_id.strip()):
+            raise ConfigError(f"{name} must look like id=secret,id2=secret2")
+        key = _secret(name, secret.strip())
+        if key is None:
+            raise ConfigError(f"{name} has an empty secret for key {key_id.strip()!r}")
+        keys[key_id.strip()] = key
+    return keys
 
 
 def _valid_host_port(value: str) -> bool:

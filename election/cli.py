@@ -21,6 +21,7 @@ from google.api_core import exceptions as api_exceptions
 
 from config import ConfigError, Settings, load_settings
 from election.logs import configure_from_settings, configure_logging
+from election.preflight import Unavailable, one_line
 
 #: Exit codes.
 RET_OK = 0
@@ -35,10 +36,6 @@ STARTUP_TIMEOUT_S = 10.0
 
 log = structlog.get_logger("election.cli")
 T = TypeVar("T")
-
-
-class Unavailable(RuntimeError):
-    """A service the command needs cannot be reached."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(settings, args)
         return code
+    except ConfigError as exc:
+        print(f"election: configuration error: {exc}", file=sys.stderr)
+        return RET_CONFIG
     except Unavailable as exc:
         print(f"election: {exc}", file=sys.stderr)
         return RET_UNAVAILABLE
@@ -152,6 +152,28 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_machine)
 
     p = sub.add_parser(
+        "keys",
+        help="print fresh secrets for the environment (VOTER_KEY, RECORD_SIGNING_KEYS)",
+        description="Print a new VOTER_KEY (hashes voter IDs in Redis) and a new record "
+        "signing key, as lines for a .env file: `election keys >> .env`. To rotate the "
+        "signing key, add the new id=secret to RECORD_SIGNING_KEYS on every process, then "
+        "point RECORD_SIGNING_KEY_ID at it, then remove the old one.",
+    )
+    p.set_defaults(run=_keys)
+
+    p = sub.add_parser(
+        "dead-letters",
+        help="list, replay or purge actor messages whose retries ran out",
+        description="Votes whose processing failed after every retry are kept as dead "
+        "letters. List them; replay them once the cause is fixed (a replayed record is "
+        "stored only if its voter has not voted again since); or purge them.",
+    )
+    p.add_argument("action", nargs="?", choices=["list", "replay", "purge"], default="list")
+    p.add_argument("ids", nargs="*", metavar="ID", help="dead-letter (message) IDs")
+    p.add_argument("--all", action="store_true", help="act on every dead letter")
+    p.set_defaults(run=_dead_letters)
+
+    p = sub.add_parser(
         "tally",
         help="print the votes per choice of one election",
         description="Print the number of recorded votes per choice, and the total, of one "
@@ -216,7 +238,17 @@ def _provision(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bridge(settings: Settings, args: argparse.Namespace) -> int:
-    from actors.logger import dedup_vote
+    from election import preflight
+
+    routes = [
+        settings.logger_subscription,
+        settings.recorder_subscription,
+        settings.releases_subscription,
+    ]
+    preflight.check_broker(settings)
+    preflight.check_subscriptions(settings, routes)
+
+    from actors.logger import dedup_vote, release_claim
     from actors.recorder import record_vote
     from bridge.router import Route
     from bridge.service import Bridge
@@ -227,6 +259,7 @@ def _bridge(settings: Settings, args: argparse.Namespace) -> int:
         [
             Route(settings.logger_subscription, dedup_vote),
             Route(settings.recorder_subscription, record_vote),
+            Route(settings.releases_subscription, release_claim),
         ],
     )
     stop = threading.Event()
@@ -244,7 +277,17 @@ def _bridge(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from actors.worker import run_worker
+    from election import preflight
 
+    # Fail here, in one line, rather than in every forked worker process.
+    settings.require_signing_key()
+    settings.require_verifying_keys()
+    preflight.check_broker(settings)
+    preflight.check_redis(settings.redis_url)
+    if args.role == "logger":
+        settings.require_voter_key()
+    else:
+        preflight.check_postgres(settings)
     return run_worker(
         settings,
         args.role,
@@ -314,7 +357,7 @@ def _tally(settings: Settings, args: argparse.Namespace) -> int:
         with database.connection_context():
             counts = tally(args.election_id)
     except Exception as exc:  # peewee wraps driver errors in its own classes
-        raise Unavailable(f"cannot read the tally from PostgreSQL: {_one_line(exc)}") from None
+        raise Unavailable(f"cannot read the tally from PostgreSQL: {one_line(exc)}") from None
     total = sum(counts.values())
     print(f"election {args.election_id}")
     for choice, votes in counts.items():
@@ -323,8 +366,69 @@ def _tally(settings: Settings, args: argparse.Namespace) -> int:
     return RET_OK
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    import secrets
+
+    key_id = time.strftime("k%Y%m%d")
+    print(f"VOTER_KEY={secrets.token_hex(32)}")
+    print(f"RECORD_SIGNING_KEYS={key_id}={secrets.token_hex(32)}")
+    print(f"RECORD_SIGNING_KEY_ID={key_id}")
+    return RET_OK
+
+
+def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
+    import redis as redis_lib
+
+    from actors.dead_letters import DeadLetters
+    from election import preflight
+
+    configure_from_settings(settings, process="dead-letters")
+    preflight.check_redis(settings.redis_url)
+    store = DeadLetters(
+        redis_lib.Redis.from_url(settings.redis_url, socket_timeout=10), settings.namespace
+    )
+    letters = store.all()
+    if args.action == "list":
+        if not letters:
+            print("no dead letters")
+        for letter in letters:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(letter.failed_at))
+            print(
+                f"{letter.message_id}  {when}Z  {letter.actor}  ballot {letter.ballot}  "
+                f"after {letter.retries} retries: {letter.error}"
+            )
+        return RET_OK
+    chosen = letters if args.all else [ltr for ltr in letters if ltr.message_id in args.ids]
+    unknown = set(args.ids) - {letter.message_id for letter in letters}
+    if unknown or not (args.all or args.ids):
+        what = ", ".join(sorted(unknown)) if unknown else "nothing"
+        print(
+            f"election dead-letters: no such dead letter: {what} (give IDs or --all)",
+            file=sys.stderr,
+        )
+        return RET_USAGE
+    if args.action == "replay":
+        preflight.check_broker(settings)
+        from actors.logger import dedup_vote, release_claim, replay_record
+
+        for letter in chosen:
+            if letter.actor == "record_vote":
+                replay_record.send(letter.message)
+            elif letter.actor in ("dedup_vote", "release_claim"):
+                actor = dedup_vote if letter.actor == "dedup_vote" else release_claim
+                actor.send(*letter.message["args"])
+            else:
+                print(
+                    f"election dead-letters: cannot replay {letter.actor} messages", file=sys.stderr
+                )
+                continue
+            store.remove(letter.message_id)
+            print(f"replayed {letter.message_id} ({letter.actor}, ballot {letter.ballot})")
+    else:
+        for letter in chosen:
+            store.remove(letter.message_id)
+            print(f"purged {letter.message_id} ({letter.actor}, ballot {letter.ballot})")
+    return RET_OK
 
 
 def _ask(prompt: str) -> str | None:
@@ -358,4 +462,4 @@ def _reachable(call: Callable[[], T], settings: Settings) -> T:
             f"Pub/Sub resource missing ({exc.message}); run `election provision` first"
         ) from None
     except peewee.OperationalError as exc:
-        raise Unavailable(f"cannot reach PostgreSQL: {_one_line(exc)}") from None
+        raise Unavailable(f"cannot reach PostgreSQL: {one_line(exc)}") from None

@@ -167,3 +167,38 @@ def _invalid(reason: str, machine_id: str | None, uuid: str | None) -> InvalidVo
 def is_valid_id(text: str) -> bool:
     """Whether ``text`` is acceptable as an election, machine or voter ID."""
     return bool(_ID_TEXT.fullmatch(text))
+
+
+@dataclass(frozen=True)
+class Release:
+    """A signed request to free the voter of a ballot the record service gave up."""
+
+    machine_id: str
+    election_id: str
+    uuid: str
+    reason: str
+
+
+def parse_release(data: bytes, attributes: Mapping[str, str]) -> Release:
+    """Validate a ``release claim`` body; raise :class:`InvalidVote`."""
+    body = _decode(data, attributes)
+    ballot = Ballot("", "", 0, "", 0)
+    machine = _id(body, "machine_ID", ballot)
+    uuid = body.get("UUID")
+    if not (isinstance(uuid, str) and _UUID_TEXT.fullmatch(uuid)):
+        raise _invalid("UUID must be a string of letters, digits and -", machine, None)
+    election = _id(body, "election_ID", Ballot(machine, "", 0, uuid, 0))
+    reason = body.get("reason")
+    return Release(machine, election, uuid, reason if isinstance(reason, str) else "")
+
+
+def peek_uuid(data_b64: object) -> str:
+    """The ``UUID`` of a base64 message body, or ``"?"``: for listings, never for logic."""
+    import base64
+
+    try:
+        body = json.loads(base64.b64decode(str(data_b64)))
+    except ValueError:
+        return "?"
+    uuid = body.get("UUID") if isinstance(body, dict) else None
+    return uuid if isinstance(uuid, str) else "?"

@@ -8,6 +8,7 @@ voter IDs (so both answers appear), prints the tally, and stops everything it st
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -88,6 +89,9 @@ def main() -> int:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     env.setdefault("GOOGLE_CLOUD_PROJECT", "election-local")
+    # Secrets come from the environment; for a demo without them, make throwaway ones.
+    env.setdefault("VOTER_KEY", secrets.token_hex(32))
+    env.setdefault("RECORD_SIGNING_KEYS", f"demo={secrets.token_hex(32)}")
     workdir = Path(tempfile.mkdtemp(prefix="election-demo-"))
     emulator: Emulator | None = None
     honcho: subprocess.Popen[bytes] | None = None

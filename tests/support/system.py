@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 import uuid as uuidlib
 from collections import defaultdict
@@ -32,7 +33,13 @@ READY = {
 class ElectionSystem:
     """Provisioned resources plus the bridge and worker processes of one test."""
 
-    def __init__(self, emulator_host: str, broker_url: str, log_dir: Path) -> None:
+    def __init__(
+        self,
+        emulator_host: str,
+        broker_url: str,
+        log_dir: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         name = f"t{uuidlib.uuid4().hex[:12]}"
         self.name = name
         self.log_dir = log_dir
@@ -47,6 +54,10 @@ class ElectionSystem:
             "LOG_LEVEL": "DEBUG",
             "WORKER_THREADS": "4",
             "PYTHONUNBUFFERED": "1",
+            "VOTER_KEY": secrets.token_hex(16),
+            "RECORD_SIGNING_KEYS": f"k1={secrets.token_hex(16)}",
+            "ACTOR_MAX_BACKOFF_MS": "1000",
+            **(extra_env or {}),
         }
         self.settings: Settings = load_settings(self.env)
         self.services: dict[str, Service] = {}

@@ -711,7 +711,7 @@ def test_and_and_or_combine_like_python_booleans(
 ) -> None:
     both = f"({left}) AND ({right})"
     either = f"({left}) OR ({right})"
-    assume(len(either.encode("utf-8")) <= MAX_FILTER_BYTES)
+    assume(len(both.encode("utf-8")) <= MAX_FILTER_BYTES)  # AND is the longer one
     left_matches = parse_filter(left).matches(attributes)
     right_matches = parse_filter(right).matches(attributes)
     assert parse_filter(both).matches(attributes) is (left_matches and right_matches)

@@ -64,7 +64,53 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         log_format="console",
         worker_processes=1,
         worker_threads=8,
+        voter_key=None,
+        signing_keys={},
+        signing_key_id=None,
+        ballot_link_ttl_s=3600,
+        max_retries=20,
+        min_backoff_ms=100,
+        max_backoff_ms=10_000,
     )
+
+
+def test_secrets_are_read_from_the_environment_and_required_only_where_used() -> None:
+    loaded = load_settings(
+        {
+            **EMULATOR,
+            "VOTER_KEY": "v" * 16,
+            "RECORD_SIGNING_KEYS": "old=" + "o" * 16 + ",new=" + "n" * 16,
+            "RECORD_SIGNING_KEY_ID": "new",
+        }
+    )
+    assert loaded.require_voter_key() == b"v" * 16
+    assert loaded.require_signing_key() == ("new", b"n" * 16)
+    assert set(loaded.require_verifying_keys()) == {"old", "new"}
+    bare = load_settings(EMULATOR)
+    for require in (bare.require_voter_key, bare.require_signing_key, bare.require_verifying_keys):
+        with pytest.raises(ConfigError, match="election keys"):
+            require()
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "names"),
+    [
+        ("VOTER_KEY", "short", "VOTER_KEY"),
+        ("RECORD_SIGNING_KEYS", "no-equals-sign", "RECORD_SIGNING_KEYS"),
+        ("RECORD_SIGNING_KEYS", "k1=short", "RECORD_SIGNING_KEYS"),
+        ("RECORD_SIGNING_KEY_ID", "missing", "RECORD_SIGNING_KEY_ID"),
+        ("ACTOR_MAX_RETRIES", "-1", "ACTOR_MAX_RETRIES"),
+        ("BALLOT_LINK_TTL_S", "1", "BALLOT_LINK_TTL_S"),
+    ],
+)
+def test_a_malformed_secret_or_retry_setting_names_its_variable(
+    name: str, value: str, names: str
+) -> None:
+    env = {**EMULATOR, "RECORD_SIGNING_KEYS": "k1=" + "s" * 16, name: value}
+    if name == "RECORD_SIGNING_KEYS":
+        env[name] = value
+    with pytest.raises(ConfigError, match=names):
+        load_settings(env)
 
 
 def test_the_defaults_point_at_the_local_services() -> None:

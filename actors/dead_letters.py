@@ -1,0 +1,81 @@
+"""Dead letters: actor messages whose retries ran out, kept for an operator.
+
+Each is stored in a Redis hash ``<ns>:dead-letters`` by Dramatiq message ID, with why it
+failed; ``election dead-letters`` lists, replays and purges them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One given-up actor message."""
+
+    message_id: str
+    actor: str
+    message: dict[str, Any]
+    retries: int
+    error: str
+    failed_at: float
+
+    @property
+    def ballot(self) -> str:
+        """The ballot UUID the message was about, if it can be read (for listings)."""
+        from election.votes import peek_uuid
+
+        args = self.message.get("args") or []
+        return peek_uuid(args[0]) if args else "?"
+
+
+class DeadLetters:
+    """The dead-letter store of one namespace."""
+
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.key = f"{prefix}:dead-letters"
+
+    def add(self, message: dict[str, Any], retries: int) -> DeadLetter:
+        """Keep ``message`` (Dramatiq's ``asdict()`` form) as dead."""
+        traceback = str(message.get("options", {}).get("traceback", "")).strip()
+        letter = DeadLetter(
+            message_id=str(message.get("message_id")),
+            actor=str(message.get("actor_name")),
+            message=message,
+            retries=retries,
+            error=traceback.splitlines()[-1] if traceback else "unknown error",
+            failed_at=time.time(),
+        )
+        self.client.hset(self.key, letter.message_id, json.dumps(letter.__dict__))
+        log.error(
+            "vote.dead_lettered",
+            actor=letter.actor,
+            message_id=letter.message_id,
+            uuid=letter.ballot,
+            retries=retries,
+            error=letter.error,
+        )
+        return letter
+
+    def all(self) -> list[DeadLetter]:
+        """Every dead letter, oldest first."""
+        letters = [DeadLetter(**json.loads(raw)) for raw in self.client.hvals(self.key)]
+        return sorted(letters, key=lambda letter: letter.failed_at)
+
+    def get(self, message_id: str) -> DeadLetter | None:
+        """One dead letter by message ID."""
+        raw = self.client.hget(self.key, message_id)
+        return None if raw is None else DeadLetter(**json.loads(raw))
+
+    def remove(self, message_id: str) -> bool:
+        """Forget a dead letter (after a replay or a purge)."""
+        return bool(self.client.hdel(self.key, message_id))

@@ -1,0 +1,31 @@
+"""How a Pub/Sub message travels as the arguments of a Dramatiq actor message.
+
+The body goes base64-encoded (it may be any bytes, even invalid UTF-8, and must reach the
+actor unchanged to be judged there), with the attributes and the Pub/Sub message ID.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from typing import Any
+
+
+def to_args(
+    data: bytes, attributes: Mapping[str, str], message_id: str
+) -> tuple[str, dict[str, str], str]:
+    """Actor arguments for one Pub/Sub message."""
+    return base64.b64encode(data).decode("ascii"), dict(attributes), message_id
+
+
+def body_of(data_b64: str) -> bytes:
+    """The Pub/Sub body from its actor argument."""
+    return base64.b64decode(data_b64)
+
+
+def from_message(message: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """Body and attributes from a Dramatiq message in ``asdict()`` form (dead letters)."""
+    args = list(message.get("args") or [])
+    data = body_of(str(args[0])) if args else b""
+    attributes = dict(args[1]) if len(args) > 1 and isinstance(args[1], dict) else {}
+    return data, attributes

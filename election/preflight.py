@@ -1,0 +1,102 @@
+"""Start-up checks: can this process reach the services it needs?
+
+A process that cannot reach Redis, PostgreSQL, the Dramatiq broker or Pub/Sub when it
+starts says so in one line and exits non-zero, instead of crashing later with a traceback.
+"""
+
+from __future__ import annotations
+
+import socket
+from urllib.parse import urlsplit
+
+import peewee
+import redis
+from google.api_core import exceptions as api_exceptions
+
+from config import Settings
+from election.models import open_database
+from election.pubsub import admin_retry, subscriber_client, subscription_path
+
+#: Seconds each check may take.
+CHECK_TIMEOUT_S = 10.0
+
+
+class Unavailable(RuntimeError):
+    """A service the process needs cannot be reached; the message says which and why."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's text on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def check_redis(url: str, what: str = "Redis") -> None:
+    """Ping Redis at ``url``."""
+    client = redis.Redis.from_url(
+        url, socket_timeout=CHECK_TIMEOUT_S, socket_connect_timeout=CHECK_TIMEOUT_S
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise Unavailable(f"cannot reach {what} at {_where(url)}: {one_line(exc)}") from None
+    finally:
+        client.close()
+
+
+def check_postgres(settings: Settings) -> None:
+    """Open one connection to PostgreSQL and run ``SELECT 1``."""
+    database = open_database(settings, max_connections=1)
+    try:
+        with database.connection_context():
+            database.execute_sql("SELECT 1")
+    except peewee.DatabaseError as exc:
+        raise Unavailable(
+            f"cannot reach PostgreSQL at {_where(settings.database_url)}: {one_line(exc)}"
+        ) from None
+    finally:
+        database.close_all()
+
+
+def check_broker(settings: Settings) -> None:
+    """Reach the Dramatiq broker (Redis: PING; RabbitMQ: a TCP connection)."""
+    if settings.broker_kind == "redis":
+        check_redis(settings.broker_url, "the Dramatiq broker (Redis)")
+        return
+    parts = urlsplit(settings.broker_url)
+    port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", port), CHECK_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot reach the Dramatiq broker (RabbitMQ) at {_where(settings.broker_url)}: "
+            f"{one_line(exc)}"
+        ) from None
+
+
+def check_subscriptions(settings: Settings, names: list[str]) -> None:
+    """Make sure Pub/Sub answers and the named subscriptions exist."""
+    client = subscriber_client(settings)
+    where = settings.emulator_host or "Cloud Pub/Sub"
+    try:
+        for name in names:
+            client.get_subscription(
+                subscription=subscription_path(settings, name),
+                timeout=CHECK_TIMEOUT_S,
+                retry=admin_retry(CHECK_TIMEOUT_S),
+            )
+    except api_exceptions.NotFound:
+        raise Unavailable(
+            f"Pub/Sub subscription {name} does not exist; run `election provision` first"
+        ) from None
+    except (api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as exc:
+        raise Unavailable(f"cannot reach Pub/Sub at {where}: {type(exc).__name__}") from None
+    finally:
+        client.close()
+
+
+def _where(url: str) -> str:
+    """A URL without its credentials, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "local socket"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
