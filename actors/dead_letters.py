@@ -7,6 +7,7 @@ failed; ``election dead-letters`` lists, replays and purges them.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,24 @@ class DeadLetter:
         return peek_uuid(args[0]) if args else "?"
 
 
+_EXCEPTION_LINE = re.compile(
+    r"^((?:[A-Za-z_]\w*\.)*[A-Z]\w*(?:Error|Exception|Exit|Interrupt|Exceeded|Timeout)): (.+)$"
+)
+
+
+def error_summary(traceback: str) -> str:
+    """The exception line of a formatted traceback ("psycopg2.Error: message"), shortened.
+
+    Drivers add lines after it (PostgreSQL's CONTEXT, for one), so the last line of a
+    traceback is not always the one that says what went wrong.
+    """
+    for line in reversed(traceback.splitlines()):
+        match = _EXCEPTION_LINE.match(line)
+        if match:
+            return f"{match.group(1).rsplit('.', 1)[-1]}: {match.group(2)}"[:300]
+    return "unknown error"
+
+
 class DeadLetters:
     """The dead-letter store of one namespace."""
 
@@ -46,13 +65,13 @@ class DeadLetters:
 
     def add(self, message: dict[str, Any], retries: int) -> DeadLetter:
         """Keep ``message`` (Dramatiq's ``asdict()`` form) as dead."""
-        traceback = str(message.get("options", {}).get("traceback", "")).strip()
+        traceback = str(message.get("options", {}).get("traceback", ""))
         letter = DeadLetter(
             message_id=str(message.get("message_id")),
             actor=str(message.get("actor_name")),
             message=message,
             retries=retries,
-            error=traceback.splitlines()[-1] if traceback else "unknown error",
+            error=error_summary(traceback),
             failed_at=time.time(),
         )
         self.client.hset(self.key, letter.message_id, json.dumps(letter.__dict__))

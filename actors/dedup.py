@@ -3,6 +3,7 @@ give up on a vote, replay a dead-lettered record."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ import structlog
 
 from actors.claims import Claim, VoterClaims
 from actors.dead_letters import DeadLetters
-from actors.payload import from_message
+from actors.payload import from_message, with_body
 from election import protocol
 from election.pubsub import Publisher
 from election.secrecy import voter_token
@@ -119,12 +120,19 @@ class VoteLogger:
         )
 
     def give_up(self, message: dict[str, Any], retries: int) -> None:
-        """Retries of a ``submit vote`` ran out: dead-letter it, free its voter, say so."""
-        letter = self.dead_letters.add(message, retries)
+        """Retries of a ``submit vote`` ran out: dead-letter it, free its voter, say so.
+
+        The dead letter keeps the vote without its voter ID (ballot secrecy): it is for
+        the operator to see, not to replay; the voter is told to vote again instead.
+        """
         data, attributes = from_message(message)
         try:
             ballot = parse_submission(data, attributes, choices=self.choices)
         except InvalidVote:
+            ballot = None
+        kept = ballot.record_body() if ballot is not None else {}
+        letter = self.dead_letters.add(with_body(message, json.dumps(kept).encode()), retries)
+        if ballot is None:
             return  # nothing was claimed for it
         self.claims.release(ballot.election_id, ballot.uuid)
         self._answer(

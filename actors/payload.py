@@ -29,3 +29,10 @@ def from_message(message: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
     data = body_of(str(args[0])) if args else b""
     attributes = dict(args[1]) if len(args) > 1 and isinstance(args[1], dict) else {}
     return data, attributes
+
+
+def with_body(message: Mapping[str, Any], data: bytes) -> dict[str, Any]:
+    """A copy of a Dramatiq message (``asdict()`` form) carrying another Pub/Sub body."""
+    args = list(message.get("args") or [])
+    args[:1] = [base64.b64encode(data).decode("ascii")]
+    return {**message, "args": args}

@@ -409,17 +409,20 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
         return RET_USAGE
     if args.action == "replay":
         preflight.check_broker(settings)
-        from actors.logger import dedup_vote, release_claim, replay_record
+        from actors.logger import release_claim, replay_record
 
         for letter in chosen:
             if letter.actor == "record_vote":
                 replay_record.send(letter.message)
-            elif letter.actor in ("dedup_vote", "release_claim"):
-                actor = dedup_vote if letter.actor == "dedup_vote" else release_claim
-                actor.send(*letter.message["args"])
+            elif letter.actor == "release_claim":
+                release_claim.send(*letter.message["args"])
             else:
+                # A given-up submit vote is kept without its voter ID, and its voter was
+                # told to vote again: there is nothing to replay.
                 print(
-                    f"election dead-letters: cannot replay {letter.actor} messages", file=sys.stderr
+                    f"election dead-letters: {letter.message_id} ({letter.actor}) cannot be "
+                    "replayed: its voter was told to vote again; purge it",
+                    file=sys.stderr,
                 )
                 continue
             store.remove(letter.message_id)

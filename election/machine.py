@@ -125,6 +125,8 @@ class VotingMachine:
             settings, f"{settings.namespace}-machine-{safe_id}-{secrets.token_hex(4)}"
         )
         self.board = AnswerBoard()
+        #: Answers that came after their ballot timed out, by UUID.
+        self.late: dict[str, Outcome] = {}
         self._subscriber: FilteredSubscriber | None = None
 
     def __enter__(self) -> VotingMachine:
@@ -221,6 +223,7 @@ class VotingMachine:
         outcome = outcome_of(body)
         which = self.board.resolve(body["UUID"], outcome)
         if which == "late":
+            self.late[body["UUID"]] = outcome
             log.info("answer.late", uuid=body["UUID"], outcome=str(outcome))
         elif which == "foreign":
             log.debug("answer.foreign", uuid=body["UUID"], outcome=str(outcome))

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from election.emulator import Emulator, free_port
+from tests.support.report import SECTIONS
 from tests.support.system import ElectionSystem
 
 REDIS_BROKER = os.environ.get("TEST_REDIS_BROKER_URL", "redis://127.0.0.1:6379/0")
+REPORT_PATH = Path(".run/test-report.txt")
 RABBITMQ_BROKER = os.environ.get("TEST_RABBITMQ_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
@@ -41,8 +43,10 @@ def make_system(emulator_host: str, tmp_path: Path) -> Iterator[object]:
     """A factory of provisioned :class:`ElectionSystem` objects, cleaned up afterwards."""
     systems: list[ElectionSystem] = []
 
-    def make(broker_url: str = REDIS_BROKER, *roles: str) -> ElectionSystem:
-        system = ElectionSystem(emulator_host, broker_url, tmp_path)
+    def make(
+        broker_url: str = REDIS_BROKER, *roles: str, env: dict[str, str] | None = None
+    ) -> ElectionSystem:
+        system = ElectionSystem(emulator_host, broker_url, tmp_path, env)
         systems.append(system)
         system.provision()
         system.start(*roles)
@@ -57,3 +61,18 @@ def make_system(emulator_host: str, tmp_path: Path) -> Iterator[object]:
 def system(make_system: object) -> ElectionSystem:
     """A provisioned system with the bridge and both workers running (Redis broker)."""
     return make_system(REDIS_BROKER, "bridge", "logger", "recorder")  # type: ignore[operator]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what the tests reported (fault table, fuzz counts), and keep it in a file."""
+    if not SECTIONS:
+        return
+    out = []
+    for title, lines in SECTIONS.items():
+        terminalreporter.section(title)
+        out.append(f"== {title}")
+        for line in lines:
+            terminalreporter.write_line(line)
+            out.append(line)
+    REPORT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    REPORT_PATH.write_text("\n".join(out) + "\n")

@@ -86,6 +86,19 @@ class Service:
             assert self.process is not None
             os.killpg(self.process.pid, signum)
 
+    def kill_tree(self) -> None:
+        """SIGKILL the process and everything it started (Dramatiq runs in its own session)."""
+        if self.process is None:
+            return
+        for pid in [*descendants(self.process.pid), self.process.pid]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def restart(self) -> Service:
+        """Start the same command again (after a stop or a kill)."""
+        return self.start()
+
     def stop(self, timeout: float = 40.0) -> int | None:
         """SIGTERM, wait; SIGKILL if it does not stop in time. Returns the exit code."""
         if self.process is None:
@@ -102,6 +115,27 @@ class Service:
         with contextlib.suppress(ProcessLookupError):  # the group is gone already
             os.killpg(self.process.pid, signal.SIGKILL)
         return code
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (children first), from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited while we looked
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(parent, []).append(int(entry.name))
+    found: list[int] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        todo.extend(children.get(child, []))
+    return found
 
 
 def election_command(*args: str) -> list[str]:

@@ -6,6 +6,7 @@ prefix and PostgreSQL schema, so tests can run in any order and twice in a row.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -13,6 +14,7 @@ import threading
 import uuid as uuidlib
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis
 
@@ -62,7 +64,14 @@ class ElectionSystem:
         self.settings: Settings = load_settings(self.env)
         self.services: dict[str, Service] = {}
         self.publisher = Publisher(self.settings)
-        self.database = open_database(self.settings, max_connections=2)
+        # The harness's own connections are named apart from the services' (which a fault
+        # test may cut).
+        self.database = open_database(
+            dataclasses.replace(
+                self.settings, database_url=_named(self.settings.database_url, "harness")
+            ),
+            max_connections=2,
+        )
         self.redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=5)
 
     def provision(self) -> None:
@@ -201,3 +210,11 @@ class ResultCollector:
         self.subscriber.stop(10)
         self.client.delete_subscription(subscription=self.path, timeout=30)
         self.client.close()
+
+
+def _named(url: str, application_name: str) -> str:
+    """``url`` with its connections named ``application_name`` (in pg_stat_activity)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "application_name"]
+    query.append(("application_name", application_name))
+    return urlunsplit(parts._replace(query=urlencode(query)))

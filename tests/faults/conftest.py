@@ -1,0 +1,94 @@
+"""Fault tests: a Redis of their own (append-only, on a spare port), and the fault table.
+
+The table is printed at the end of the run, one row per fault: votes sent, recorded,
+answered in time, timed out, lost and doubled (the last two must be 0).
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from election.emulator import free_port
+from tests.support.load import FaultRow
+from tests.support.processes import wait_for
+from tests.support.report import report
+
+TABLE: list[FaultRow] = []
+
+
+class AofRedis:
+    """A Redis server with append-only persistence (fsync on every write)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--dir",
+                str(self.directory),
+                "--logfile",
+                str(self.directory / "redis.log"),
+            ],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+
+        def answers() -> bool:
+            try:
+                return bool(client.ping())
+            except redis.RedisError:
+                return False
+
+        wait_for(answers, 30, f"Redis on port {self.port}")
+        client.close()
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def aof_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AofRedis]:
+    server = AofRedis(tmp_path_factory.mktemp("aof-redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def record_row(row: FaultRow) -> None:
+    """Put a row in the fault table of this run."""
+    if not TABLE:
+        report("fault table", FaultRow.HEADER)
+    TABLE.append(row)
+    report("fault table", row.line())

@@ -1,0 +1,218 @@
+"""Faults under load: kill each process, restart the stores, duplicate and redeliver.
+
+Each test runs a steady load from several voting machines against a whole system, inflicts
+one fault once, recovers, and checks the promise (see tests/support/load.py). Lost and
+doubled must be 0; every row goes into the fault table printed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg2
+import pytest
+
+from election import protocol
+from election.filters import parse_filter
+from election.machine import VotingMachine
+from election.pubsub import subscriber_client, subscription_path, topic_path
+from election.subscriber import FilteredSubscriber, PulledMessage
+from tests.conftest import REDIS_BROKER
+from tests.faults.conftest import AofRedis, record_row
+from tests.support.load import DuplicatingPublisher, Load, settle_and_check
+from tests.support.system import ElectionSystem
+
+pytestmark = pytest.mark.e2e
+
+ALL = ("bridge", "logger", "recorder")
+MACHINES = 6
+VOTES_PER_MACHINE = 45
+#: How long a fault lasts before the system is restored ("a moment").
+OUTAGE_S = 2.0
+#: Retries fast enough that an outage of a few seconds is ridden out well within them.
+ENV = {"ACTOR_MAX_RETRIES": "30", "ACTOR_MIN_BACKOFF_MS": "100", "ACTOR_MAX_BACKOFF_MS": "1000"}
+
+
+def run_fault(
+    system: ElectionSystem,
+    name: str,
+    election: str,
+    inflict: Callable[[], None],
+    load: Load | None = None,
+) -> Load:
+    load = load or Load(system, election, machines=MACHINES, votes=VOTES_PER_MACHINE)
+    load.start()
+    try:
+        load.wait_until_sent(MACHINES * VOTES_PER_MACHINE // 3)
+        inflict()
+        load.finish()
+        row = settle_and_check(load, name)
+    finally:
+        load.close()
+    record_row(row)
+    assert all(service.alive for service in system.services.values())
+    assert (row.lost, row.doubled) == (0, 0), "\n".join(row.notes)
+    assert row.sent == MACHINES * VOTES_PER_MACHINE
+    return load
+
+
+def kill_and_restart(system: ElectionSystem, role: str) -> Callable[[], None]:
+    def inflict() -> None:
+        service = system.services[role]
+        service.kill_tree()
+        time.sleep(OUTAGE_S)  # the outage itself, not a wait for a condition
+        service.restart()
+        system.services[role].wait_for_log(
+            r"bridge\.started" if role == "bridge" else "Worker process is ready",
+            times=2,
+            timeout=90,
+        )
+
+    return inflict
+
+
+@pytest.mark.parametrize("role", ALL)
+def test_nothing_is_lost_or_doubled_when_a_process_is_killed(
+    make_system: object, role: str
+) -> None:
+    system: ElectionSystem = make_system(REDIS_BROKER, *ALL, env=ENV)  # type: ignore[operator]
+    run_fault(
+        system,
+        f"SIGKILL {role}",
+        f"9{ALL.index(role)}1",
+        kill_and_restart(system, role),
+    )
+
+
+def test_nothing_is_lost_or_doubled_in_a_rolling_restart(make_system: object) -> None:
+    system: ElectionSystem = make_system(REDIS_BROKER, *ALL, env=ENV)  # type: ignore[operator]
+
+    def rolling_restart() -> None:
+        for role in ALL:
+            assert system.services[role].stop() == 0, f"{role} did not stop cleanly"
+            system.services[role].restart()
+            system.services[role].wait_for_log(
+                r"bridge\.started" if role == "bridge" else "Worker process is ready",
+                times=2,
+                timeout=90,
+            )
+
+    run_fault(system, "SIGTERM rolling restart", "911", rolling_restart)
+
+
+def test_claims_survive_a_redis_restart(make_system: object, aof_redis: AofRedis) -> None:
+    env = {**ENV, "REDIS_URL": aof_redis.url, "DRAMATIQ_BROKER_URL": REDIS_BROKER}
+    system: ElectionSystem = make_system(REDIS_BROKER, *ALL, env=env)  # type: ignore[operator]
+
+    def restart_redis() -> None:
+        aof_redis.kill()
+        time.sleep(OUTAGE_S)
+        aof_redis.start()
+
+    load = run_fault(system, "SIGKILL + restart Redis (AOF)", "921", restart_redis)
+    # Every voter claimed before the restart is still claimed: a second ballot is a repeat.
+    with VotingMachine(system.settings, "ld921-again", "921") as again:
+        for cast in load.casts[:20]:
+            outcome = again.cast(cast.voter, 1, timeout=15).outcome
+            assert str(outcome) == "Already voted", (cast, outcome)
+
+
+def test_nothing_is_lost_or_doubled_when_postgresql_connections_are_cut(
+    make_system: object,
+) -> None:
+    system: ElectionSystem = make_system(  # type: ignore[operator]
+        REDIS_BROKER,
+        *ALL,
+        env={**ENV, "DATABASE_URL": "postgresql://127.0.0.1:5432/postgres?application_name=svc"},
+    )
+
+    def cut_connections() -> None:
+        admin = psycopg2.connect("postgresql://127.0.0.1:5432/postgres", connect_timeout=5)
+        admin.autocommit = True
+        killed = 0
+        deadline = time.monotonic() + OUTAGE_S * 2
+        with admin.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = 'svc'"
+                )
+                killed += cursor.fetchone()[0]
+                time.sleep(0.1)  # keep cutting for the whole outage
+        admin.close()
+        assert killed > 0, "no connection was cut"
+
+    run_fault(system, "cut PostgreSQL connections", "931", cut_connections)
+
+
+class RecordTap:
+    """Keeps a copy of every signed ``record vote`` on the topic, to redeliver them."""
+
+    def __init__(self, system: ElectionSystem) -> None:
+        self.client = subscriber_client(system.settings)
+        self.path = subscription_path(system.settings, f"{system.name}-tap")
+        self.client.create_subscription(
+            request={
+                "name": self.path,
+                "topic": topic_path(system.settings),
+                "filter": protocol.RECORDER_FILTER,
+            },
+            timeout=30,
+        )
+        self.records: list[tuple[bytes, dict[str, str]]] = []
+        self._lock = threading.Lock()
+        self.subscriber = FilteredSubscriber(
+            self.client,
+            self.path,
+            self._keep,
+            message_filter=parse_filter(protocol.RECORDER_FILTER),
+        )
+        self.subscriber.start()
+
+    def _keep(self, message: PulledMessage) -> None:
+        message.ack()
+        with self._lock:
+            self.records.append((message.data, dict(message.attributes)))
+
+    def close(self) -> None:
+        self.subscriber.stop(10)
+        self.client.delete_subscription(subscription=self.path, timeout=30)
+        self.client.close()
+
+
+def test_nothing_is_doubled_when_every_message_is_published_twice_and_redelivered(
+    make_system: object,
+) -> None:
+    system: ElectionSystem = make_system(REDIS_BROKER, *ALL, env=ENV)  # type: ignore[operator]
+    tap = RecordTap(system)
+    load = Load(
+        system,
+        "941",
+        machines=MACHINES,
+        votes=VOTES_PER_MACHINE,
+        publisher=DuplicatingPublisher(system.settings),
+    )
+    burst: list[int] = []
+
+    def redelivery_burst() -> None:
+        # Every ballot sent so far comes again, and every record message the logger made.
+        for cast in list(load.casts):
+            system.submit(cast.machine, cast.voter, "941", cast.choice, uuid=cast.uuid)
+        for data, attributes in list(tap.records):
+            system.publish_raw(data, attributes)
+        burst.append(len(load.casts))
+
+    try:
+        run_fault(
+            system,
+            "publish twice + redelivery burst",
+            "941",
+            redelivery_burst,
+            load=load,
+        )
+    finally:
+        tap.close()
+    recorder = system.services["recorder"]
+    assert burst and recorder.count(r"duplicate=True") >= 1
