@@ -98,15 +98,28 @@ class VoterClaims:
         previous = f"{base}{window - 1}:{bucket}".encode()
         return current, previous, (window + 2) * self.window_s
 
-    def claim(self, election_id: str, token: bytes, uuid: str, now: float | None = None) -> Claim:
-        """Claim the voter ``token`` in ``election_id`` for the ballot ``uuid``, atomically."""
+    def claim(
+        self,
+        election_id: str,
+        token: bytes,
+        uuid: str,
+        now: float | None = None,
+        *,
+        client: redis.client.Pipeline | None = None,
+    ) -> Claim:
+        """Claim the voter ``token`` in ``election_id`` for the ballot ``uuid``, atomically.
+
+        With ``client`` a pipeline, the claim is only queued (bulk loads) and the value
+        returned means nothing.
+        """
         tag = ballot_tag(uuid)
         current, previous, expire_at = self._link_keys(election_id, tag, now or time.time())
         found = self._claim(
             keys=[self.claim_key(election_id, token), current, previous],
             args=[token[BUCKET_BYTES:], tag, token, expire_at],
+            client=client,
         )
-        return Claim(int(found))
+        return Claim.NEW if client is not None else Claim(int(found))
 
     def _find_link(self, election_id: str, uuid: str) -> tuple[bytes, bytes, bytes] | None:
         """(link hash, ballot tag, stored value) of a ballot's link, if it still exists."""

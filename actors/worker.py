@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import signal
 import subprocess
 import sys
@@ -50,8 +51,12 @@ def _die_with_parent() -> None:
 
 def run_worker(settings: Settings, role: str, processes: int, threads: int) -> int:
     """Run Dramatiq until it exits; forward the first SIGTERM/SIGINT to it once."""
+    # Dramatiq's Redis consumer polls an idle queue with a backoff that grows up to this
+    # many milliseconds (its default, 1000, adds up to a second per hop to a vote's answer).
+    env = {**os.environ, "dramatiq_worker_timeout": str(settings.worker_poll_ms)}
     child = subprocess.Popen(
         dramatiq_command(settings, role, processes, threads),
+        env=env,
         start_new_session=True,
         preexec_fn=_die_with_parent,
     )

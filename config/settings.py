@@ -50,6 +50,7 @@ class Settings:
     log_format: str
     worker_processes: int
     worker_threads: int
+    worker_poll_ms: int
     voter_key: bytes | None
     signing_keys: Mapping[str, bytes]
     signing_key_id: str | None
@@ -156,6 +157,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}")
     worker_processes = _integer("WORKER_PROCESSES", get("WORKER_PROCESSES", "1"), low=1, high=64)
     worker_threads = _integer("WORKER_THREADS", get("WORKER_THREADS", "8"), low=1, high=256)
+    worker_poll_ms = _integer("WORKER_POLL_MS", get("WORKER_POLL_MS", "20"), low=1, high=10_000)
     voter_key = _secret("VOTER_KEY", env.get("VOTER_KEY", "").strip())
     signing_keys = _keyring("RECORD_SIGNING_KEYS", env.get("RECORD_SIGNING_KEYS", "").strip())
     signing_key_id = env.get("RECORD_SIGNING_KEY_ID", "").strip() or next(iter(signing_keys), None)
@@ -187,6 +189,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_format=log_format,
         worker_processes=worker_processes,
         worker_threads=worker_threads,
+        worker_poll_ms=worker_poll_ms,
         voter_key=voter_key,
         signing_keys=signing_keys,
         signing_key_id=signing_key_id,

@@ -174,6 +174,64 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_dead_letters)
 
     p = sub.add_parser(
+        "bench",
+        help="measure throughput, latency and CPU per vote against the emulator's floor",
+        description="Start the Procfile's processes (under names of their own), drive M "
+        "simulated voting machines closed loop (each sends its next vote when the answer to "
+        "the last arrives, with new voters), and report votes/s, answer latency, time-outs "
+        "and CPU seconds per process kind. In the same run, the same load goes through two "
+        "trivial relays (no Redis, no database): the floor the emulator itself sets; our "
+        "figures are shown as ratios to it. --storage measures Redis bytes per voter and "
+        "PostgreSQL bytes per vote instead.",
+    )
+    p.add_argument("--machines", type=_positive_int, default=50, help="machines M (default 50)")
+    p.add_argument(
+        "--votes", type=_positive_int, default=2000, help="measured votes (default 2000)"
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=1000,
+        help="votes sent before measuring, per phase (default 1000)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=10.0,
+        help="seconds before a vote counts as timed out (default 10)",
+    )
+    p.add_argument(
+        "--scale",
+        default="logger=1,recorder=1",
+        help="worker processes per kind, e.g. logger=2,recorder=2",
+    )
+    p.add_argument("--no-floor", action="store_true", help="skip the trivial-relay floor")
+    p.add_argument(
+        "--fresh-emulator",
+        action="store_true",
+        help="start a new emulator for this run instead of using a running one",
+    )
+    p.add_argument("--storage", action="store_true", help="measure storage cost instead of load")
+    p.add_argument(
+        "--voters",
+        type=_positive_int,
+        default=1_000_000,
+        help="voters loaded into Redis for --storage (default 1000000)",
+    )
+    p.add_argument(
+        "--ballots",
+        type=_positive_int,
+        default=100_000,
+        help="votes stored in PostgreSQL for --storage (default 100000)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead")
+    p.set_defaults(run=_bench)
+
+    p = sub.add_parser("bench-relay", help=argparse.SUPPRESS)
+    p.add_argument("--hop", type=int, choices=[1, 2], required=True)
+    p.set_defaults(run=_bench_relay)
+
+    p = sub.add_parser(
         "tally",
         help="print the votes per choice of one election",
         description="Print the number of recorded votes per choice, and the total, of one "
@@ -431,6 +489,69 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
         for letter in chosen:
             store.remove(letter.message_id)
             print(f"purged {letter.message_id} ({letter.actor}, ballot {letter.ballot})")
+    return RET_OK
+
+
+def _scale(text: str) -> dict[str, int]:
+    scale = {"logger": 1, "recorder": 1}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        kind, sep, count = item.partition("=")
+        if not sep or kind not in scale or not count.isdigit() or int(count) < 1:
+            raise ValueError(f"--scale takes logger=N,recorder=N; got {item!r}")
+        scale[kind] = int(count)
+    return scale
+
+
+def _bench(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from election import preflight
+    from election.bench import report, storage
+    from election.bench.run import BenchOptions, run
+
+    configure_logging("WARNING", settings.log_format, process="bench")
+    bar = report.ProgressBar()
+    preflight.check_redis(settings.redis_url)
+    preflight.check_postgres(settings)
+    if args.storage:
+        cost = storage.measure(settings, args.voters, args.ballots, bar)
+        print(
+            json.dumps(report.as_json([], cost), indent=2)
+            if args.json
+            else "\n".join(report.storage_table(cost))
+        )
+        return RET_OK
+    try:
+        scale = _scale(args.scale)
+    except ValueError as exc:
+        print(f"election bench: {exc}", file=sys.stderr)
+        return RET_USAGE
+    preflight.check_broker(settings)
+    options = BenchOptions(
+        machines=args.machines,
+        votes=args.votes,
+        warmup=max(0, args.warmup),
+        timeout_s=args.timeout,
+        scale=scale,
+        floor=not args.no_floor,
+        fresh_emulator=args.fresh_emulator,
+    )
+    phases = run(settings, options, bar)
+    print(
+        json.dumps(report.as_json(phases, None), indent=2)
+        if args.json
+        else "\n".join(report.phases_table(phases))
+    )
+    return RET_OK
+
+
+def _bench_relay(settings: Settings, args: argparse.Namespace) -> int:
+    from election.bench.relay import run_relay
+
+    configure_from_settings(settings, process=f"relay-{args.hop}")
+    stop = threading.Event()
+    _on_stop_signals(stop.set)
+    run_relay(settings, args.hop, stop)
     return RET_OK
 
 

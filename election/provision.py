@@ -61,8 +61,8 @@ def provision(
     specs = service_subscriptions(settings)
     for spec in specs:
         parse_filter(spec.filter)  # raises FilterSyntaxError before anything is created
-    done = [_ensure_topic(publisher, topic_path(settings), timeout)]
-    done += [_ensure_subscription(subscriber, settings, spec, timeout) for spec in specs]
+    done = [ensure_topic(publisher, topic_path(settings), timeout)]
+    done += [ensure_subscription(subscriber, settings, spec, timeout) for spec in specs]
     create_schema(database, settings.database_schema)
     done.append(f"tables ready in schema {settings.database_schema}")
     for line in done:
@@ -70,7 +70,8 @@ def provision(
     return done
 
 
-def _ensure_topic(publisher: pubsub_v1.PublisherClient, topic: str, timeout: float) -> str:
+def ensure_topic(publisher: pubsub_v1.PublisherClient, topic: str, timeout: float) -> str:
+    """Create ``topic`` unless it exists; say which."""
     try:
         publisher.create_topic(name=topic, timeout=timeout, retry=admin_retry(timeout))
     except api_exceptions.AlreadyExists:
@@ -78,12 +79,13 @@ def _ensure_topic(publisher: pubsub_v1.PublisherClient, topic: str, timeout: flo
     return f"topic {topic} created"
 
 
-def _ensure_subscription(
+def ensure_subscription(
     subscriber: pubsub_v1.SubscriberClient,
     settings: Settings,
     spec: SubscriptionSpec,
     timeout: float,
 ) -> str:
+    """Create the subscription unless it exists; an existing one must match ``spec``."""
     path = subscription_path(settings, spec.name)
     try:
         subscriber.create_subscription(

@@ -151,6 +151,8 @@ class FilteredSubscriber:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
             backoff = BACKOFF_MIN_S
+            # The raw protobuf (``_pb``) reads several times faster than the proto-plus
+            # wrapper, and every subscription on the emulator sees every message.
             self._settle(
                 [
                     self._dispatch(
@@ -161,7 +163,7 @@ class FilteredSubscriber:
                             received.ack_id,
                         )
                     )
-                    for received in response.received_messages
+                    for received in response._pb.received_messages
                 ]
             )
 

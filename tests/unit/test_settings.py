@@ -64,6 +64,7 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         log_format="console",
         worker_processes=1,
         worker_threads=8,
+        worker_poll_ms=20,
         voter_key=None,
         signing_keys={},
         signing_key_id=None,

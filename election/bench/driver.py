@@ -1,0 +1,207 @@
+"""Closed-loop load: M simulated voting machines in one process.
+
+Each machine sends its next vote as soon as the answer to its previous one arrives (no
+interval), with a voter nobody used before, so every vote should be recorded. All answers
+come through one subscription whose filter selects every machine of this run with
+``hasPrefix`` on the machine ID.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from google.cloud import pubsub_v1
+from google.protobuf import duration_pb2
+
+from config import Settings
+from election import protocol
+from election.filters import parse_filter
+from election.outcomes import percentile
+from election.pubsub import CALL_TIMEOUT, Publisher, admin_retry, subscription_path, topic_path
+from election.subscriber import FilteredSubscriber, PulledMessage
+
+#: Batching for the driver's publisher: many machines publish at once.
+DRIVER_BATCH = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.002)
+
+
+@dataclass
+class LoadResult:
+    """What one closed-loop run measured."""
+
+    machines: int
+    sent: int
+    answered: int
+    timed_out: int
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def votes_per_s(self) -> float:
+        return self.answered / self.seconds if self.seconds else 0.0
+
+    def latency_ms(self, fraction: float) -> float | None:
+        ordered = sorted(self.latencies)
+        return percentile(ordered, fraction) * 1000 if ordered else None
+
+
+class ClosedLoop:
+    """Drives ``machines`` machines until ``votes`` answers (or time-outs) are in."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        subscriber: pubsub_v1.SubscriberClient,
+        *,
+        first_function: str,
+        election_id: str,
+        timeout_s: float = 10.0,
+    ) -> None:
+        self.settings = settings
+        self.client = subscriber
+        self.first_function = first_function
+        self.election_id = election_id
+        self.timeout_s = timeout_s
+        self.prefix = f"b{secrets.token_hex(3)}-"
+        self.publisher = Publisher(settings, _publisher(settings))
+        self.subscription = subscription_path(
+            settings, f"{settings.namespace}-bench-{self.prefix}0"
+        )
+        self._voters = itertools.count(1)
+        self._lock = threading.Lock()
+        self._pending: dict[str, tuple[int, float]] = {}
+        self._done = threading.Event()
+        self._subscriber: FilteredSubscriber | None = None
+        self._result: LoadResult | None = None
+        self._budget = 0
+
+    def open(self) -> None:
+        text = protocol.machine_prefix_filter(self.prefix)
+        self.client.create_subscription(
+            request={
+                "name": self.subscription,
+                "topic": topic_path(self.settings),
+                "filter": text,
+                "ack_deadline_seconds": 10,
+                "expiration_policy": {"ttl": duration_pb2.Duration(seconds=24 * 3600)},
+            },
+            timeout=CALL_TIMEOUT,
+            retry=admin_retry(),
+        )
+        self._subscriber = FilteredSubscriber(
+            self.client,
+            self.subscription,
+            self._on_answer,
+            message_filter=parse_filter(text),
+            threads=2,
+            batch=500,
+        )
+        self._subscriber.start()
+
+    def close(self) -> None:
+        if self._subscriber is not None:
+            self._subscriber.stop(10)
+        self.client.delete_subscription(
+            subscription=self.subscription, timeout=CALL_TIMEOUT, retry=admin_retry()
+        )
+        self.publisher.close()
+
+    def run(
+        self,
+        machines: int,
+        votes: int,
+        progress: Callable[[int, int], None] | None = None,
+        limit_s: float = 600.0,
+    ) -> LoadResult:
+        """Send ``votes`` votes from ``machines`` machines, closed loop; bounded in time."""
+        result = LoadResult(machines, 0, 0, 0, 0.0)
+        with self._lock:
+            self._result = result
+            self._budget = votes
+            self._pending.clear()
+        self._done.clear()
+        started = time.monotonic()
+        for machine in range(min(machines, votes)):
+            self._send(machine)
+        deadline = started + limit_s
+        while not self._done.wait(0.2):
+            self._expire()
+            if progress is not None:
+                progress(result.answered + result.timed_out, votes)
+            if time.monotonic() > deadline:
+                break
+        result.seconds = time.monotonic() - started
+        if progress is not None:
+            progress(result.answered + result.timed_out, votes)
+        return result
+
+    def _send(self, machine: int) -> None:
+        with self._lock:
+            if self._budget <= 0:
+                return
+            self._budget -= 1
+            assert self._result is not None
+            self._result.sent += 1
+        uuid = secrets.token_hex(16)
+        body = {
+            "machine_ID": f"{self.prefix}{machine}",
+            "voter_ID": next(self._voters),
+            "voting": machine % 5,
+            "election_ID": self.election_id,
+            "UUID": uuid,
+            "timestamp": int(time.time() * 1000),
+        }
+        with self._lock:
+            self._pending[uuid] = (machine, time.monotonic())
+        self.publisher.publish_async(
+            protocol.OutgoingMessage(
+                body=body,
+                attributes={
+                    protocol.FUNCTION: self.first_function,
+                    protocol.MACHINE_ID: f"{self.prefix}{machine}",
+                },
+            )
+        )
+
+    def _finish(self, uuid: str, answer: str | None) -> None:
+        now = time.monotonic()
+        with self._lock:
+            found = self._pending.pop(uuid, None)
+            if found is None or self._result is None:
+                return
+            machine, sent_at = found
+            if answer is None:
+                self._result.timed_out += 1
+            else:
+                self._result.answered += 1
+                self._result.latencies.append(now - sent_at)
+                self._result.outcomes[answer] = self._result.outcomes.get(answer, 0) + 1
+            finished = self._budget <= 0 and not self._pending
+        if finished:
+            self._done.set()
+        else:
+            self._send(machine)
+
+    def _expire(self) -> None:
+        cutoff = time.monotonic() - self.timeout_s
+        with self._lock:
+            late = [uuid for uuid, (_, sent) in self._pending.items() if sent < cutoff]
+        for uuid in late:
+            self._finish(uuid, None)
+
+    def _on_answer(self, message: PulledMessage) -> None:
+        message.ack()
+        body = json.loads(message.data)
+        self._finish(str(body.get("UUID")), str(body.get("result")))
+
+
+def _publisher(settings: Settings) -> pubsub_v1.PublisherClient:
+    from election.pubsub import publisher_client
+
+    return publisher_client(settings, DRIVER_BATCH)

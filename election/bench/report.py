@@ -1,0 +1,129 @@
+"""Benchmark output: a progress bar while it runs, then a table (or one JSON object)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+from election.bench.run import SERVICE_KINDS, Phase
+from election.bench.storage import StorageCost
+
+CPU_KINDS = (
+    "bridge",
+    "logger",
+    "recorder",
+    "relay:1",
+    "relay:2",
+    "emulator",
+    "redis",
+    "postgres",
+    "bench",
+)
+
+
+class ProgressBar:
+    """``label [#####.....] done/total`` on one line of standard error, redrawn in place."""
+
+    def __init__(self, stream: TextIO | None = None, width: int = 30) -> None:
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.tty = self.stream.isatty()
+        self._last: tuple[str | None, float] = (None, -1.0)
+
+    def __call__(self, label: str, done: int, total: int) -> None:
+        fraction = done / total if total else 1.0
+        last_label, last_time = self._last
+        now = time.monotonic()
+        if not self.tty and label == last_label and now - last_time < 5 and done < total:
+            return  # in a log, one line every few seconds is plenty
+        self._last = (label, now)
+        filled = int(fraction * self.width)
+        bar = "#" * filled + "." * (self.width - filled)
+        line = f"{label:<26} [{bar}] {done}/{total}"
+        if self.tty:
+            self.stream.write("\r" + line + ("\n" if done >= total else ""))
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def phases_table(phases: list[Phase]) -> list[str]:
+    """The load and CPU figures of each phase, and the system's ratio to the floor."""
+    lines = [
+        f"{'phase':<30} {'M':>4} {'votes':>6} {'votes/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'p99 ms':>7} {'max ms':>7} {'timeouts':>8} {'svc CPU ms/vote':>16}"
+    ]
+    for phase in phases:
+        load = phase.load
+        kinds = SERVICE_KINDS if phase.name.startswith("system") else ("relay:1", "relay:2")
+        per_vote = phase.service_cpu_ms_per_vote(kinds)
+        lines.append(
+            f"{phase.name:<30} {load.machines:>4} {load.answered:>6} {load.votes_per_s:>8.1f} "
+            f"{_ms(load.latency_ms(0.5)):>7} {_ms(load.latency_ms(0.95)):>7} "
+            f"{_ms(load.latency_ms(0.99)):>7} {_ms(load.latency_ms(1.0)):>7} "
+            f"{load.timed_out:>8} {'-' if per_vote is None else f'{per_vote:.2f}':>16}"
+        )
+    lines.append("")
+    lines.append("CPU seconds by process kind during the measured run:")
+    for phase in phases:
+        spent = "  ".join(
+            f"{kind}={phase.cpu[kind]:.1f}" for kind in CPU_KINDS if kind in phase.cpu
+        )
+        lines.append(f"  {phase.name:<28} {spent}")
+    floor = next((p for p in phases if p.name.startswith("floor")), None)
+    system = next((p for p in phases if p.name.startswith("system")), None)
+    if floor and system and floor.load.votes_per_s:
+        lines.append("")
+        lines.append(
+            f"system / floor: throughput {system.load.votes_per_s / floor.load.votes_per_s:.2f}"
+            + "".join(f", p{int(f * 100)} {_ratio(system, floor, f)}" for f in (0.5, 0.95, 0.99))
+        )
+    return lines
+
+
+def _ratio(system: Phase, floor: Phase, fraction: float) -> str:
+    ours, base = system.load.latency_ms(fraction), floor.load.latency_ms(fraction)
+    return f"{ours / base:.2f}" if ours and base else "-"
+
+
+def storage_table(cost: StorageCost) -> list[str]:
+    """The storage figures."""
+    return [
+        f"Redis, {cost.voters:,} voters: {cost.redis_bytes_per_voter:.1f} bytes per voter "
+        f"(claims), {cost.redis_bytes_per_voter_with_links:.1f} with the hour's ballot links",
+        f"PostgreSQL, {cost.ballots:,} votes: {cost.postgres_bytes_per_vote:.1f} bytes per "
+        "vote (table and indexes)",
+    ]
+
+
+def as_json(phases: list[Phase], cost: StorageCost | None) -> dict[str, Any]:
+    """Everything measured, as one JSON-able object."""
+    out: dict[str, Any] = {"phases": []}
+    for phase in phases:
+        load = phase.load
+        kinds = SERVICE_KINDS if phase.name.startswith("system") else ("relay:1", "relay:2")
+        out["phases"].append(
+            {
+                "name": phase.name,
+                "machines": load.machines,
+                "sent": load.sent,
+                "answered": load.answered,
+                "timed_out": load.timed_out,
+                "seconds": round(load.seconds, 3),
+                "votes_per_s": round(load.votes_per_s, 2),
+                "latency_ms": {
+                    f"p{int(f * 100)}": load.latency_ms(f) for f in (0.5, 0.95, 0.99, 1.0)
+                },
+                "outcomes": load.outcomes,
+                "cpu_seconds": {kind: round(v, 3) for kind, v in phase.cpu.items()},
+                "service_cpu_ms_per_vote": phase.service_cpu_ms_per_vote(kinds),
+            }
+        )
+    if cost is not None:
+        out["storage"] = cost.__dict__
+    return out

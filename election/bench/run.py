@@ -1,0 +1,249 @@
+"""One benchmark run: the emulator's floor (trivial relays), then the system, same load.
+
+Both phases share one emulator and the same driver, machine count and vote count; each
+gets a topic of its own and a warm-up (a freshly started emulator is slow for its first
+thousand or so messages). CPU seconds are read from the kernel for every process kind
+before and after each measured run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import redis
+
+from config import Settings
+from election.bench.driver import ClosedLoop, LoadResult
+from election.bench.fleet import (
+    Fleet,
+    cpu_delta,
+    cpu_seconds,
+    named_processes,
+    procfile_commands,
+)
+from election.bench.relay import relay_filter, relay_subscription
+from election.emulator import Emulator, free_port, is_listening
+from election.models import open_database
+from election.provision import SubscriptionSpec, ensure_subscription, ensure_topic
+from election.pubsub import CALL_TIMEOUT, publisher_client, subscriber_client
+
+SERVICE_KINDS = ("bridge", "logger", "recorder")
+
+
+@dataclass
+class Phase:
+    """One measured run: the load's figures and CPU seconds by process kind."""
+
+    name: str
+    load: LoadResult
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def service_cpu_ms_per_vote(self, kinds: tuple[str, ...]) -> float | None:
+        spent = sum(self.cpu.get(kind, 0.0) for kind in kinds)
+        return spent * 1000 / self.load.answered if self.load.answered else None
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What to run."""
+
+    machines: int = 50
+    votes: int = 2000
+    warmup: int = 1000
+    timeout_s: float = 10.0
+    scale: dict[str, int] = field(default_factory=lambda: {"logger": 1, "recorder": 1})
+    floor: bool = True
+    fresh_emulator: bool = False
+    limit_s: float = 600.0
+
+
+Progress = Callable[[str, int, int], None]
+
+
+def run(settings: Settings, options: BenchOptions, progress: Progress) -> list[Phase]:
+    """Measure the floor (unless told not to) and the system; return both phases."""
+    emulator: Emulator | None = None
+    host = settings.emulator_host
+    if options.fresh_emulator or host is None or not is_listening(*_split(host)):
+        emulator = Emulator(port=free_port())
+        emulator.start()
+        host = emulator.address
+    run_id = secrets.token_hex(3)
+    workdir = Path(tempfile.mkdtemp(prefix="election-bench-"))
+    phases = []
+    try:
+        if options.floor:
+            phases.append(_floor(settings, host, run_id, options, workdir, progress))
+        phases.append(_system(settings, host, run_id, options, workdir, progress))
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    return phases
+
+
+def _split(host: str) -> tuple[str, int]:
+    name, _, port = host.rpartition(":")
+    return name, int(port)
+
+
+def _environment(settings: Settings, host: str, namespace: str) -> tuple[Settings, dict[str, str]]:
+    env = {
+        **os.environ,
+        "PUBSUB_EMULATOR_HOST": host,
+        "GOOGLE_CLOUD_PROJECT": settings.project,
+        "ELECTION_TOPIC": namespace,
+        "ELECTION_NAMESPACE": namespace,
+        "DATABASE_SCHEMA": namespace,
+        "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
+        "PYTHONUNBUFFERED": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+    env.setdefault("VOTER_KEY", secrets.token_hex(16))
+    env.setdefault("RECORD_SIGNING_KEYS", f"bench={secrets.token_hex(16)}")
+    phase_settings = dataclasses.replace(
+        settings,
+        emulator_host=host,
+        topic=namespace,
+        namespace=namespace,
+        database_schema=namespace,
+    )
+    return phase_settings, env
+
+
+def _measure(
+    name: str,
+    settings: Settings,
+    fleet: Fleet,
+    first_function: str,
+    options: BenchOptions,
+    progress: Progress,
+) -> Phase:
+    client = subscriber_client(settings)
+    loop = ClosedLoop(
+        settings,
+        client,
+        first_function=first_function,
+        election_id=settings.namespace,
+        timeout_s=options.timeout_s,
+    )
+    loop.open()
+    try:
+        if options.warmup:
+            loop.run(
+                options.machines,
+                options.warmup,
+                lambda done, total: progress(f"{name} warm-up", done, total),
+                limit_s=options.limit_s,
+            )
+        before = {kind: cpu_seconds(pids) for kind, pids in _processes(fleet).items()}
+        load = loop.run(
+            options.machines,
+            options.votes,
+            lambda done, total: progress(name, done, total),
+            limit_s=options.limit_s,
+        )
+        after = {kind: cpu_seconds(pids) for kind, pids in _processes(fleet).items()}
+    finally:
+        loop.close()
+        client.close()
+    return Phase(name, load, {kind: cpu_delta(before[kind], after[kind]) for kind in after})
+
+
+def _processes(fleet: Fleet) -> dict[str, list[int]]:
+    """Process IDs by kind: the fleet's, and the servers' (new backends included)."""
+    return {
+        **fleet.pids(),
+        "emulator": named_processes(cmdline_contains="pubsub-emulator"),
+        "redis": named_processes("redis-server"),
+        "postgres": named_processes("postgres"),
+        "bench": [os.getpid()],
+    }
+
+
+def _floor(
+    settings: Settings,
+    host: str,
+    run_id: str,
+    options: BenchOptions,
+    workdir: Path,
+    progress: Progress,
+) -> Phase:
+    floor_settings, env = _environment(settings, host, f"floor{run_id}")
+    _provision_pubsub(
+        floor_settings,
+        [
+            SubscriptionSpec(relay_subscription(floor_settings, hop), relay_filter(hop))
+            for hop in (1, 2)
+        ],
+    )
+    fleet = Fleet(env, workdir)
+    for hop in (1, 2):
+        fleet.start(f"relay:{hop}", f"election bench-relay --hop {hop}")
+    try:
+        fleet.wait_ready()
+        return _measure("floor (2 relays)", floor_settings, fleet, "relay 1", options, progress)
+    finally:
+        fleet.stop()
+
+
+def _system(
+    settings: Settings,
+    host: str,
+    run_id: str,
+    options: BenchOptions,
+    workdir: Path,
+    progress: Progress,
+) -> Phase:
+    system_settings, env = _environment(settings, host, f"bench{run_id}")
+    commands = procfile_commands()
+    fleet = Fleet(env, workdir)
+    fleet.start("release", commands["release"])
+    fleet.processes[0][1].wait(120)
+    if fleet.processes[0][1].returncode != 0:
+        raise RuntimeError(f"provision failed: {fleet.processes[0][2].read_text()[-2000:]}")
+    fleet.processes = []
+    fleet.start("bridge", commands["bridge"])
+    for kind in ("logger", "recorder"):
+        fleet.start(kind, commands[kind], options.scale.get(kind, 1))
+    try:
+        fleet.wait_ready()
+        scale = " ".join(f"{kind}={options.scale.get(kind, 1)}" for kind in ("logger", "recorder"))
+        return _measure(
+            f"system ({scale})", system_settings, fleet, "submit vote", options, progress
+        )
+    finally:
+        fleet.stop()
+        _clean(system_settings)
+
+
+def _provision_pubsub(settings: Settings, specs: list[SubscriptionSpec]) -> None:
+    publisher = publisher_client(settings)
+    subscriber = subscriber_client(settings)
+    try:
+        ensure_topic(
+            publisher, f"projects/{settings.project}/topics/{settings.topic}", CALL_TIMEOUT
+        )
+        for spec in specs:
+            ensure_subscription(subscriber, settings, spec, CALL_TIMEOUT)
+    finally:
+        subscriber.close()
+
+
+def _clean(settings: Settings) -> None:
+    """Drop what the system phase stored: its schema, its Redis keys and queues."""
+    database = open_database(settings, max_connections=1)
+    with database.connection_context():
+        database.execute_sql(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE')
+    database.close_all()
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
+    for pattern in (f"{settings.namespace}:*", f"dramatiq:{settings.namespace}.*"):
+        for key in client.scan_iter(pattern, count=1000):
+            client.delete(key)
+    client.close()
