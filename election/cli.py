@@ -202,8 +202,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--scale",
-        default="logger=1,recorder=1",
-        help="worker processes per kind, e.g. logger=2,recorder=2",
+        action="append",
+        help="worker processes per kind, e.g. logger=2,recorder=2 (default 1 each); give it "
+        "more than once to compare scales in the same run",
     )
     p.add_argument("--no-floor", action="store_true", help="skip the trivial-relay floor")
     p.add_argument(
@@ -522,7 +523,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         )
         return RET_OK
     try:
-        scale = _scale(args.scale)
+        scales = [_scale(text) for text in args.scale or ["logger=1,recorder=1"]]
     except ValueError as exc:
         print(f"election bench: {exc}", file=sys.stderr)
         return RET_USAGE
@@ -532,7 +533,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         votes=args.votes,
         warmup=max(0, args.warmup),
         timeout_s=args.timeout,
-        scale=scale,
+        scales=scales,
         floor=not args.no_floor,
         fresh_emulator=args.fresh_emulator,
     )

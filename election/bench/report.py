@@ -76,13 +76,24 @@ def phases_table(phases: list[Phase]) -> list[str]:
         )
         lines.append(f"  {phase.name:<28} {spent}")
     floor = next((p for p in phases if p.name.startswith("floor")), None)
-    system = next((p for p in phases if p.name.startswith("system")), None)
-    if floor and system and floor.load.votes_per_s:
+    systems = [p for p in phases if p.name.startswith("system")]
+    if systems:
         lines.append("")
-        lines.append(
-            f"system / floor: throughput {system.load.votes_per_s / floor.load.votes_per_s:.2f}"
-            + "".join(f", p{int(f * 100)} {_ratio(system, floor, f)}" for f in (0.5, 0.95, 0.99))
-        )
+    for system in systems:
+        if floor and floor.load.votes_per_s:
+            lines.append(
+                f"{system.name} / floor: throughput "
+                f"{system.load.votes_per_s / floor.load.votes_per_s:.2f}"
+                + "".join(
+                    f", p{int(f * 100)} {_ratio(system, floor, f)}" for f in (0.5, 0.95, 0.99)
+                )
+            )
+    for system in systems[1:]:
+        if systems[0].load.votes_per_s:
+            lines.append(
+                f"{system.name} / {systems[0].name}: throughput "
+                f"{system.load.votes_per_s / systems[0].load.votes_per_s:.2f}"
+            )
     return lines
 
 

@@ -58,7 +58,8 @@ class BenchOptions:
     votes: int = 2000
     warmup: int = 1000
     timeout_s: float = 10.0
-    scale: dict[str, int] = field(default_factory=lambda: {"logger": 1, "recorder": 1})
+    #: One system phase per entry, in this order, in the same run.
+    scales: list[dict[str, int]] = field(default_factory=lambda: [{"logger": 1, "recorder": 1}])
     floor: bool = True
     fresh_emulator: bool = False
     limit_s: float = 600.0
@@ -81,7 +82,10 @@ def run(settings: Settings, options: BenchOptions, progress: Progress) -> list[P
     try:
         if options.floor:
             phases.append(_floor(settings, host, run_id, options, workdir, progress))
-        phases.append(_system(settings, host, run_id, options, workdir, progress))
+        for n, scale in enumerate(options.scales):
+            phases.append(
+                _system(settings, host, f"{run_id}{n}", scale, options, workdir, progress)
+            )
     finally:
         if emulator is not None:
             emulator.stop()
@@ -136,8 +140,9 @@ def _measure(
     loop.open()
     try:
         if options.warmup:
+            # Warm up with at least 50 machines: at M=1 a thousand votes would take minutes.
             loop.run(
-                options.machines,
+                max(options.machines, 50),
                 options.warmup,
                 lambda done, total: progress(f"{name} warm-up", done, total),
                 limit_s=options.limit_s,
@@ -197,6 +202,7 @@ def _system(
     settings: Settings,
     host: str,
     run_id: str,
+    scale: dict[str, int],
     options: BenchOptions,
     workdir: Path,
     progress: Progress,
@@ -211,12 +217,12 @@ def _system(
     fleet.processes = []
     fleet.start("bridge", commands["bridge"])
     for kind in ("logger", "recorder"):
-        fleet.start(kind, commands[kind], options.scale.get(kind, 1))
+        fleet.start(kind, commands[kind], scale.get(kind, 1))
     try:
         fleet.wait_ready()
-        scale = " ".join(f"{kind}={options.scale.get(kind, 1)}" for kind in ("logger", "recorder"))
+        label = " ".join(f"{kind}={scale.get(kind, 1)}" for kind in ("logger", "recorder"))
         return _measure(
-            f"system ({scale})", system_settings, fleet, "submit vote", options, progress
+            f"system ({label})", system_settings, fleet, "submit vote", options, progress
         )
     finally:
         fleet.stop()

@@ -7,6 +7,7 @@ doubled must be 0; every row goes into the fault table printed at the end of the
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from election.subscriber import FilteredSubscriber, PulledMessage
 from tests.conftest import REDIS_BROKER
 from tests.faults.conftest import AofRedis, record_row
 from tests.support.load import DuplicatingPublisher, Load, settle_and_check
+from tests.support.processes import wait_for
 from tests.support.system import ElectionSystem
 
 pytestmark = pytest.mark.e2e
@@ -48,6 +50,13 @@ def run_fault(
         load.wait_until_sent(MACHINES * VOTES_PER_MACHINE // 3)
         inflict()
         load.finish()
+        # Messages a killed worker held come back after the heartbeat timeout (15 s);
+        # wait for them too, so their redelivery is part of what is checked.
+        wait_for(
+            lambda: in_flight(system, "logger") + in_flight(system, "recorder") == 0,
+            90,
+            "messages held by dead workers to be requeued and done",
+        )
         row = settle_and_check(load, name)
     finally:
         load.close()
@@ -58,9 +67,21 @@ def run_fault(
     return load
 
 
+def in_flight(system: ElectionSystem, role: str) -> int:
+    """Messages a worker of ``role`` has taken from its Dramatiq queue and not acked yet."""
+    pattern = f"dramatiq:__acks__.*.{system.settings.queue_name(role)}"
+    return sum(int(system.redis.scard(key)) for key in system.redis.scan_iter(pattern))
+
+
 def kill_and_restart(system: ElectionSystem, role: str) -> Callable[[], None]:
     def inflict() -> None:
         service = system.services[role]
+        if role != "bridge":
+            # Kill a worker while it holds messages, so they must come back from the dead.
+            with contextlib.suppress(AssertionError):
+                wait_for(
+                    lambda: in_flight(system, role) > 0, 10, "a message in flight", interval=0.001
+                )
         service.kill_tree()
         time.sleep(OUTAGE_S)  # the outage itself, not a wait for a condition
         service.restart()

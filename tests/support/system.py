@@ -103,8 +103,9 @@ class ElectionSystem:
         self.database.close_all()
         for key in self.redis.scan_iter(f"{self.name}:*"):
             self.redis.delete(key)
-        for key in self.redis.scan_iter(f"dramatiq:{self.name}.*"):
-            self.redis.delete(key)
+        for pattern in (f"dramatiq:{self.name}.*", f"dramatiq:__acks__.*.{self.name}.*"):
+            for key in self.redis.scan_iter(pattern):
+                self.redis.delete(key)
         self.redis.close()
 
     def machine(self, *args: str, timeout: float = 180.0) -> MachineRun:
