@@ -24,6 +24,24 @@ log = structlog.get_logger(__name__)
 _MAX_EPOCH_S = 253402300799
 
 
+def _insert_statement() -> str:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` for one ballot, from the model."""
+    now = dt.datetime.now(dt.UTC)
+    query = (
+        BallotRow.insert(
+            uuid="", election_id="", machine_id="", choice=0, cast_at=now, recorded_at=now
+        )
+        .on_conflict_ignore()
+        .returning(BallotRow.id)
+    )
+    sql = str(query.sql()[0])
+    # handle() binds the values in this order.
+    columns = '("uuid", "election_id", "machine_id", "choice", "cast_at", "recorded_at")'
+    if columns not in sql:
+        raise RuntimeError(f"unexpected ballot insert: {sql}")
+    return sql
+
+
 class VoteRecorder:
     """Stores a ballot (once per UUID) and answers ``successful`` to its machine.
 
@@ -47,6 +65,9 @@ class VoteRecorder:
         self.verifier = verifier
         self.signer = signer
         self.choices = choices
+        # Peewee writes the statement once; building it per vote was a seventh of the
+        # recorder's CPU. Values are bound as parameters.
+        self._insert_sql = _insert_statement()
 
     def handle(self, data: bytes, attributes: Mapping[str, str], message_id: str) -> None:
         """Process one ``record vote`` message."""
@@ -70,19 +91,18 @@ class VoteRecorder:
         # failed is closed, so the retry opens a fresh one.
         self.database.connect(reuse_if_open=True)
         try:
-            inserted = (
-                BallotRow.insert(
-                    uuid=ballot.uuid,
-                    election_id=ballot.election_id,
-                    machine_id=ballot.machine_id,
-                    choice=ballot.choice,
-                    cast_at=dt.datetime.fromtimestamp(
-                        min(ballot.timestamp / 1000, _MAX_EPOCH_S), dt.UTC
-                    ),
-                )
-                .on_conflict_ignore()
-                .execute()
+            cursor = self.database.execute_sql(
+                self._insert_sql,
+                (
+                    ballot.uuid,
+                    ballot.election_id,
+                    ballot.machine_id,
+                    ballot.choice,
+                    dt.datetime.fromtimestamp(min(ballot.timestamp / 1000, _MAX_EPOCH_S), dt.UTC),
+                    dt.datetime.now(dt.UTC),
+                ),
             )
+            inserted = cursor.fetchone()
         except (peewee.OperationalError, peewee.InterfaceError):
             self.database.close()
             raise

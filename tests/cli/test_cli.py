@@ -349,3 +349,44 @@ def test_tally_against_a_dead_database_says_so_in_one_line(
 
     assert result.returncode == RET_UNAVAILABLE
     assert_one_clear_line(result, "PostgreSQL")
+
+
+KEYS = {"VOTER_KEY": "v" * 32, "RECORD_SIGNING_KEYS": "k1=" + "s" * 32}
+
+
+def test_a_worker_without_its_secrets_exits_3_naming_the_variable(env: dict[str, str]) -> None:
+    result = run(["worker", "logger"], {**env, "RECORD_SIGNING_KEYS": "k1=" + "s" * 32})
+
+    assert result.returncode == RET_CONFIG
+    assert_one_clear_line(result, "VOTER_KEY")
+
+
+def test_a_recorder_worker_that_cannot_reach_postgresql_exits_4_in_one_line(
+    env: dict[str, str], dead_port: int
+) -> None:
+    result = run(
+        ["worker", "recorder"],
+        {**env, **KEYS, "DATABASE_URL": f"postgresql://127.0.0.1:{dead_port}/postgres"},
+    )
+
+    assert result.returncode == RET_UNAVAILABLE
+    assert_one_clear_line(result, "PostgreSQL")
+
+
+def test_a_worker_that_cannot_reach_its_broker_exits_4_in_one_line(
+    env: dict[str, str], dead_port: int
+) -> None:
+    result = run(
+        ["worker", "logger"],
+        {**env, **KEYS, "DRAMATIQ_BROKER_URL": f"redis://127.0.0.1:{dead_port}/0"},
+    )
+
+    assert result.returncode == RET_UNAVAILABLE
+    assert_one_clear_line(result, "Dramatiq broker")
+
+
+def test_the_bridge_against_a_dead_emulator_exits_4_in_one_line(env: dict[str, str]) -> None:
+    result = run(["bridge"], env, timeout=60)
+
+    assert result.returncode == RET_UNAVAILABLE
+    assert_one_clear_line(result, "Pub/Sub")
