@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import structlog
@@ -54,8 +55,14 @@ class VoteLogger:
         self.verifier = verifier
         self.choices = choices
 
-    def handle(self, data: bytes, attributes: Mapping[str, str], message_id: str) -> None:
-        """Process one ``submit vote`` message."""
+    def handle(
+        self,
+        data: bytes,
+        attributes: Mapping[str, str],
+        message_id: str,
+        pending: list[Future[str]] | None = None,
+    ) -> None:
+        """Process one ``submit vote`` message (``pending``: see Publisher.publish_or_defer)."""
         try:
             ballot = parse_submission(data, attributes, choices=self.choices)
         except InvalidVote as invalid:
@@ -71,20 +78,21 @@ class VoteLogger:
             "message_id": message_id,
         }
         if claim is Claim.TAKEN:
-            self._answer(ballot.machine_id, ballot.uuid, protocol.RESULT_ALREADY_VOTED)
+            self._answer(ballot.machine_id, ballot.uuid, protocol.RESULT_ALREADY_VOTED, pending)
             log.info("vote.repeat", **fields)
         elif claim is Claim.RELEASED:
             self._answer(
                 ballot.machine_id,
                 ballot.uuid,
                 f"{protocol.RESULT_REJECTED_PREFIX} this ballot was given up earlier; vote again",
+                pending,
             )
             log.info("vote.given_up_ballot_again", **fields)
         else:
-            self.forward(ballot)
+            self.forward(ballot, pending)
             log.info("vote.accepted", redelivered=claim is Claim.SAME, **fields)
 
-    def forward(self, ballot: Ballot) -> None:
+    def forward(self, ballot: Ballot, pending: list[Future[str]] | None = None) -> None:
         """Publish the signed ``record vote`` for a claimed ballot (without the voter)."""
         message = protocol.OutgoingMessage(
             body=ballot.record_body(),
@@ -93,7 +101,9 @@ class VoteLogger:
                 protocol.MACHINE_ID: ballot.machine_id,
             },
         )
-        self.publisher.publish(message.with_attributes(self.signer.attributes(message.data())))
+        self.publisher.publish_or_defer(
+            message.with_attributes(self.signer.attributes(message.data())), pending
+        )
 
     def release(self, data: bytes, attributes: Mapping[str, str], message_id: str) -> None:
         """Process a ``release claim`` event: free the voter, then tell the machine."""
@@ -166,8 +176,10 @@ class VoteLogger:
         self.forward(ballot)
         log.info("replay.forwarded", uuid=ballot.uuid, election_id=ballot.election_id)
 
-    def _answer(self, machine_id: str, uuid: str, result: str) -> None:
-        self.publisher.publish(protocol.result_message(machine_id, uuid, result))
+    def _answer(
+        self, machine_id: str, uuid: str, result: str, pending: list[Future[str]] | None = None
+    ) -> None:
+        self.publisher.publish_or_defer(protocol.result_message(machine_id, uuid, result), pending)
 
 
 def reject(publisher: Publisher, invalid: InvalidVote, message_id: str, *, stage: str) -> None:

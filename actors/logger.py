@@ -8,6 +8,7 @@ from typing import Any
 import dramatiq
 
 from actors import process
+from actors.batch import run_batch
 from actors.broker import settings
 from actors.claims import VoterClaims
 from actors.dead_letters import DeadLetters
@@ -51,6 +52,12 @@ def dedup_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
 def dedup_vote(data: str, attributes: dict[str, str], message_id: str) -> None:
     """Dedup one ``submit vote`` message (``data`` is the Pub/Sub body, base64)."""
     _logger.get().handle(body_of(data), attributes, message_id)
+
+
+@dramatiq.actor(actor_name="dedup_votes", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+def dedup_votes(batch: list[list[Any]]) -> None:
+    """Dedup a batch of ``submit vote`` messages; one that fails goes on as ``dedup_vote``."""
+    run_batch(batch, _logger.get().handle, dedup_vote.send)
 
 
 @dramatiq.actor(actor_name="release_claim", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)

@@ -8,6 +8,7 @@ from typing import Any
 import dramatiq
 
 from actors import process
+from actors.batch import run_batch
 from actors.broker import settings
 from actors.dead_letters import DeadLetters
 from actors.payload import body_of
@@ -48,3 +49,9 @@ def record_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
 def record_vote(data: str, attributes: dict[str, str], message_id: str) -> None:
     """Store one ``record vote`` message (``data`` is the Pub/Sub body, base64)."""
     _recorder.get().handle(body_of(data), attributes, message_id)
+
+
+@dramatiq.actor(actor_name="record_votes", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+def record_votes(batch: list[list[Any]]) -> None:
+    """Store a batch of ``record vote`` messages; one that fails goes on as ``record_vote``."""
+    run_batch(batch, _recorder.get().handle, record_vote.send)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from concurrent.futures import Future
 from typing import Any
 
 import peewee
@@ -69,8 +70,14 @@ class VoteRecorder:
         # recorder's CPU. Values are bound as parameters.
         self._insert_sql = _insert_statement()
 
-    def handle(self, data: bytes, attributes: Mapping[str, str], message_id: str) -> None:
-        """Process one ``record vote`` message."""
+    def handle(
+        self,
+        data: bytes,
+        attributes: Mapping[str, str],
+        message_id: str,
+        pending: list[Future[str]] | None = None,
+    ) -> None:
+        """Process one ``record vote`` message (``pending``: see Publisher.publish_or_defer)."""
         try:
             self.verifier.verify(data, attributes)
         except BadSignature as forged:
@@ -106,8 +113,9 @@ class VoteRecorder:
         except (peewee.OperationalError, peewee.InterfaceError):
             self.database.close()
             raise
-        self.publisher.publish(
-            protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL)
+        self.publisher.publish_or_defer(
+            protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL),
+            pending,
         )
         log.info(
             "vote.recorded",

@@ -31,7 +31,7 @@ class Bridge:
             FilteredSubscriber(
                 self.client,
                 subscription_path(settings, route.subscription),
-                route.forward,
+                batch_handler=route.forward_batch,
                 threads=PULL_THREADS,
                 batch=PULL_BATCH,
             )

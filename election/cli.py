@@ -307,8 +307,8 @@ def _bridge(settings: Settings, args: argparse.Namespace) -> int:
     preflight.check_broker(settings)
     preflight.check_subscriptions(settings, routes)
 
-    from actors.logger import dedup_vote, release_claim
-    from actors.recorder import record_vote
+    from actors.logger import dedup_vote, dedup_votes, release_claim
+    from actors.recorder import record_vote, record_votes
     from bridge.router import Route
     from bridge.service import Bridge
 
@@ -316,8 +316,8 @@ def _bridge(settings: Settings, args: argparse.Namespace) -> int:
     bridge = Bridge(
         settings,
         [
-            Route(settings.logger_subscription, dedup_vote),
-            Route(settings.recorder_subscription, record_vote),
+            Route(settings.logger_subscription, dedup_vote, dedup_votes),
+            Route(settings.recorder_subscription, record_vote, record_votes),
             Route(settings.releases_subscription, release_claim),
         ],
     )

@@ -88,6 +88,14 @@ class Publisher:
         """Publish and wait until Pub/Sub confirms it stored the message."""
         return self.publish_async(message).result(timeout=timeout)
 
+    def publish_or_defer(self, message: OutgoingMessage, pending: list[Future[str]] | None) -> None:
+        """Publish and wait, or, given a ``pending`` list, start it and add its future there
+        (a batch waits for all its publishes at once)."""
+        if pending is None:
+            self.publish(message)
+        else:
+            pending.append(self.publish_async(message))
+
     def close(self) -> None:
         """Flush pending batches and stop the publisher."""
         self.client.stop()

@@ -64,12 +64,19 @@ class PulledMessage:
 
 
 Handler = Callable[[PulledMessage], None]
+#: Takes every matching message of one pull at once (and settles each).
+BatchHandler = Callable[[list[PulledMessage]], None]
+
+
+def _unused(message: PulledMessage) -> None:
+    raise AssertionError("a batch subscriber has no per-message handler")
 
 
 class FilteredSubscriber:
-    """Delivers the messages of one subscription that match its filter to ``handler``.
+    """Delivers the messages of one subscription that match its filter to ``handler``
+    (one at a time) or ``batch_handler`` (every match of one pull at once).
 
-    A handler that raises, or returns without settling the message, gets it nacked so
+    A handler that raises, or returns without settling a message, gets it nacked so
     Pub/Sub redelivers it.
     """
 
@@ -77,15 +84,19 @@ class FilteredSubscriber:
         self,
         client: pubsub_v1.SubscriberClient,
         subscription: str,
-        handler: Handler,
+        handler: Handler | None = None,
         *,
+        batch_handler: BatchHandler | None = None,
         message_filter: Filter | None = None,
         threads: int = 2,
         batch: int = 100,
     ) -> None:
         self.client = client
         self.subscription = subscription
-        self.handler = handler
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("give a handler or a batch_handler")
+        self.handler: Handler = handler or _unused
+        self.batch_handler = batch_handler
         self.message_filter = message_filter
         self.threads = threads
         self.batch = batch
@@ -153,44 +164,56 @@ class FilteredSubscriber:
             backoff = BACKOFF_MIN_S
             # The raw protobuf (``_pb``) reads several times faster than the proto-plus
             # wrapper, and every subscription on the emulator sees every message.
-            self._settle(
-                [
-                    self._dispatch(
-                        PulledMessage(
-                            received.message.data,
-                            received.message.attributes,
-                            received.message.message_id,
-                            received.ack_id,
-                        )
-                    )
-                    for received in response._pb.received_messages
-                ]
-            )
+            messages = [
+                PulledMessage(
+                    received.message.data,
+                    received.message.attributes,
+                    received.message.message_id,
+                    received.ack_id,
+                )
+                for received in response._pb.received_messages
+            ]
+            self._deliver([m for m in messages if self._matches(m)])
+            self._settle(messages)
 
-    def _dispatch(self, message: PulledMessage) -> PulledMessage:
+    def _matches(self, message: PulledMessage) -> bool:
         assert self.message_filter is not None
-        if not self.message_filter.matches(message.attributes):
-            # What Cloud Pub/Sub would have acknowledged for us.
-            with self._lock:
-                self.dropped += 1
-            log.debug(
-                "message.filtered_out",
-                subscription=self.subscription,
-                message_id=message.message_id,
-                function=message.attributes.get("function"),
-            )
-            message.ack()
-            return message
-        try:
-            self.handler(message)
-        except Exception:
-            log.exception(
-                "message.handler_failed",
-                subscription=self.subscription,
-                message_id=message.message_id,
-            )
-            message.nack()
-        return message
+        if self.message_filter.matches(message.attributes):
+            return True
+        # What Cloud Pub/Sub would have acknowledged for us.
+        with self._lock:
+            self.dropped += 1
+        log.debug(
+            "message.filtered_out",
+            subscription=self.subscription,
+            message_id=message.message_id,
+            function=message.attributes.get("function"),
+        )
+        message.ack()
+        return False
+
+    def _deliver(self, messages: list[PulledMessage]) -> None:
+        if self.batch_handler is not None and messages:
+            try:
+                self.batch_handler(messages)
+            except Exception:
+                log.exception(
+                    "message.handler_failed", subscription=self.subscription, messages=len(messages)
+                )
+                for message in messages:
+                    if message.acked is None:
+                        message.nack()
+            return
+        for message in messages:
+            try:
+                self.handler(message)
+            except Exception:
+                log.exception(
+                    "message.handler_failed",
+                    subscription=self.subscription,
+                    message_id=message.message_id,
+                )
+                message.nack()
 
     def _settle(self, messages: list[PulledMessage]) -> None:
         acked = [m.ack_id for m in messages if m.acked]
