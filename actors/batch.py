@@ -24,7 +24,26 @@ Handle = Callable[[bytes, Mapping[str, str], str, list[Future[str]]], None]
 
 
 def run_batch(batch: Sequence[Args], handle: Handle, alone: Callable[..., object]) -> None:
-    """Handle each ``(data, attributes, message_id)`` of ``batch``; send failures ``alone``."""
+    """Handle each ``(data, attributes, message_id)`` of ``batch``; send failures ``alone``.
+
+    If the batch as a whole is interrupted (its time limit, a shutdown), every vote goes
+    on alone, so none waits on the batch's retries; then the interruption goes on.
+    """
+    try:
+        _run(batch, handle, alone)
+    except BaseException:
+        for args in batch:
+            alone(*args)
+        raise
+
+
+def split(batch: Sequence[Args], alone: Callable[..., object]) -> None:
+    """A batch whose retries ran out: each vote goes on alone, with its own retries."""
+    for args in batch:
+        alone(*args)
+
+
+def _run(batch: Sequence[Args], handle: Handle, alone: Callable[..., object]) -> None:
     waiting: list[tuple[list[Future[str]], Args]] = []
     for args in batch:
         data, attributes, message_id = str(args[0]), dict(args[1]), str(args[2])  # type: ignore[call-overload]

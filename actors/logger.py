@@ -8,7 +8,7 @@ from typing import Any
 import dramatiq
 
 from actors import process
-from actors.batch import run_batch
+from actors.batch import run_batch, split
 from actors.broker import settings
 from actors.claims import VoterClaims
 from actors.dead_letters import DeadLetters
@@ -54,7 +54,18 @@ def dedup_vote(data: str, attributes: dict[str, str], message_id: str) -> None:
     _logger.get().handle(body_of(data), attributes, message_id)
 
 
-@dramatiq.actor(actor_name="dedup_votes", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+@dramatiq.actor(actor_name="dedup_votes_split", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+def dedup_votes_split(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """A batch ran out of retries: each of its votes goes on alone."""
+    split(message["args"][0], dedup_vote.send)
+
+
+@dramatiq.actor(
+    actor_name="dedup_votes",
+    queue_name=QUEUE,
+    time_limit=TIME_LIMIT_MS,
+    on_retry_exhausted="dedup_votes_split",
+)
 def dedup_votes(batch: list[list[Any]]) -> None:
     """Dedup a batch of ``submit vote`` messages; one that fails goes on as ``dedup_vote``."""
     run_batch(batch, _logger.get().handle, dedup_vote.send)

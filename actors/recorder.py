@@ -8,7 +8,7 @@ from typing import Any
 import dramatiq
 
 from actors import process
-from actors.batch import run_batch
+from actors.batch import run_batch, split
 from actors.broker import settings
 from actors.dead_letters import DeadLetters
 from actors.payload import body_of
@@ -51,7 +51,18 @@ def record_vote(data: str, attributes: dict[str, str], message_id: str) -> None:
     _recorder.get().handle(body_of(data), attributes, message_id)
 
 
-@dramatiq.actor(actor_name="record_votes", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+@dramatiq.actor(actor_name="record_votes_split", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+def record_votes_split(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
+    """A batch ran out of retries: each of its records goes on alone."""
+    split(message["args"][0], record_vote.send)
+
+
+@dramatiq.actor(
+    actor_name="record_votes",
+    queue_name=QUEUE,
+    time_limit=TIME_LIMIT_MS,
+    on_retry_exhausted="record_votes_split",
+)
 def record_votes(batch: list[list[Any]]) -> None:
     """Store a batch of ``record vote`` messages; one that fails goes on as ``record_vote``."""
     run_batch(batch, _recorder.get().handle, record_vote.send)

@@ -128,13 +128,32 @@ class VoteRecorder:
         )
 
     def give_up(self, message: dict[str, Any], retries: int) -> None:
-        """Retries of a record ran out: dead-letter it and ask the logger to free the voter."""
-        letter = self.dead_letters.add(message, retries)
+        """Retries of a record ran out: dead-letter it and ask the logger to free the voter.
+
+        Unless the ballot is stored after all (its insert committed, then the answer could
+        not be published; or another copy of it got through): then it is answered
+        ``successful`` and its voter stays claimed. If the database cannot say, this
+        raises, and Dramatiq retries the give-up, so a voter is never freed by guesswork.
+        """
         data, attributes = from_message(message)
         try:
             ballot = parse_record(data, attributes, choices=self.choices)
         except InvalidVote:
+            self.dead_letters.add(message, retries)
             return  # invalid records are answered at once and never retried
+        self.database.connect(reuse_if_open=True)
+        try:
+            stored = BallotRow.select().where(BallotRow.uuid == ballot.uuid).exists()
+        except (peewee.OperationalError, peewee.InterfaceError):
+            self.database.close()
+            raise
+        if stored:
+            self.publisher.publish(
+                protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL)
+            )
+            log.warning("vote.recorded_after_all", uuid=ballot.uuid, retries=retries)
+            return
+        letter = self.dead_letters.add(message, retries)
         release = protocol.release_message(
             ballot.machine_id, ballot.election_id, ballot.uuid, letter.error[:200]
         )

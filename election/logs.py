@@ -50,12 +50,44 @@ def configure_logging(
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=True,
     )
+    redact_task_messages()
     # Libraries (grpc, dramatiq, pika) log through the standard library; keep them quieter.
     logging.basicConfig(
         level=max(numeric, logging.INFO),
         stream=stream or sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+
+
+def redact_task_messages() -> None:
+    """Keep task-queue messages out of log lines: they carry ballots, voter IDs included.
+
+    Dramatiq logs a failing message with ``%s``, which prints its arguments (here the
+    Pub/Sub body). Every log record made in this process gets such arguments replaced by
+    the actor name and message ID.
+    """
+    make_record = logging.getLogRecordFactory()
+    if getattr(make_record, "redacts_messages", False):
+        return
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if isinstance(record.args, tuple) and any(_is_message(a) for a in record.args):
+            record.args = tuple(_redacted(a) for a in record.args)
+        return record
+
+    factory.redacts_messages = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)
+
+
+def _is_message(value: object) -> bool:
+    return hasattr(value, "message_id") and hasattr(value, "actor_name")
+
+
+def _redacted(value: object) -> object:
+    if _is_message(value):
+        return f"<{getattr(value, 'actor_name', '?')} message {getattr(value, 'message_id', '?')}>"
+    return value
 
 
 def configure_from_settings(settings: Settings, *, process: str | None = None) -> None:

@@ -192,16 +192,22 @@ class VotingMachine:
         }
         answer = self.board.expect(uuid)
         started = time.monotonic()
-        self.publisher.publish(
-            protocol.OutgoingMessage(
-                body=body,
-                attributes={
-                    protocol.FUNCTION: protocol.SUBMIT_VOTE,
-                    protocol.MACHINE_ID: self.machine_id,
-                },
-            ),
-            timeout=max(timeout, 1.0),
-        )
+        try:
+            self.publisher.publish(
+                protocol.OutgoingMessage(
+                    body=body,
+                    attributes={
+                        protocol.FUNCTION: protocol.SUBMIT_VOTE,
+                        protocol.MACHINE_ID: self.machine_id,
+                    },
+                ),
+                timeout=max(timeout, 1.0),
+            )
+        except (FutureTimeout, api_exceptions.GoogleAPICallError) as exc:
+            # Not confirmed in time: it may still arrive; an answer then is logged as late.
+            log.warning("vote.publish_unconfirmed", uuid=uuid, error=type(exc).__name__)
+            self.board.give_up(uuid)
+            return Cast(uuid, voter_id, choice, TIMED_OUT, None)
         remaining = max(0.0, timeout - (time.monotonic() - started))
         try:
             outcome = answer.result(timeout=remaining)

@@ -59,3 +59,21 @@ def test_a_vote_whose_publish_fails_goes_on_alone() -> None:
     run_batch([args(1), args(2)], handle, lambda *a: alone.append(a))
 
     assert alone == [tuple(args(1))]
+
+
+def test_an_interrupted_batch_sends_every_vote_on_alone_and_goes_on_interrupted() -> None:
+    class TimeLimit(BaseException):
+        pass
+
+    def handle(data: bytes, attributes: Mapping[str, str], mid: str, pending: list) -> None:
+        if data == b"vote 2":
+            raise TimeLimit()
+
+    alone: list[tuple[object, ...]] = []
+    try:
+        run_batch([args(1), args(2), args(3)], handle, lambda *a: alone.append(a))
+    except TimeLimit:
+        pass
+    else:
+        raise AssertionError("the interruption was swallowed")
+    assert alone == [tuple(args(n)) for n in (1, 2, 3)]
