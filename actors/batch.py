@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 
 import structlog
+from dramatiq.middleware import Interrupt
 
 from actors.payload import body_of
 from election.pubsub import CALL_TIMEOUT
@@ -31,7 +32,7 @@ def run_batch(batch: Sequence[Args], handle: Handle, alone: Callable[..., object
     """
     try:
         _run(batch, handle, alone)
-    except BaseException:
+    except (Exception, Interrupt):
         for args in batch:
             alone(*args)
         raise

@@ -196,7 +196,7 @@ class FilteredSubscriber:
         if self.batch_handler is not None and messages:
             try:
                 self.batch_handler(messages)
-            except Exception:
+            except Exception:  # handler boundary: logged, and the messages come back
                 log.exception(
                     "message.handler_failed", subscription=self.subscription, messages=len(messages)
                 )
@@ -207,7 +207,7 @@ class FilteredSubscriber:
         for message in messages:
             try:
                 self.handler(message)
-            except Exception:
+            except Exception:  # handler boundary: logged, and the message comes back
                 log.exception(
                     "message.handler_failed",
                     subscription=self.subscription,

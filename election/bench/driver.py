@@ -23,7 +23,14 @@ from config import Settings
 from election import protocol
 from election.filters import parse_filter
 from election.outcomes import percentile
-from election.pubsub import CALL_TIMEOUT, Publisher, admin_retry, subscription_path, topic_path
+from election.pubsub import (
+    CALL_TIMEOUT,
+    Publisher,
+    admin_retry,
+    publisher_client,
+    subscription_path,
+    topic_path,
+)
 from election.subscriber import FilteredSubscriber, PulledMessage
 
 #: Batching for the driver's publisher: many machines publish at once.
@@ -69,7 +76,7 @@ class ClosedLoop:
         self.election_id = election_id
         self.timeout_s = timeout_s
         self.prefix = f"b{secrets.token_hex(3)}-"
-        self.publisher = Publisher(settings, _publisher(settings))
+        self.publisher = Publisher(settings, publisher_client(settings, DRIVER_BATCH))
         self.subscription = subscription_path(
             settings, f"{settings.namespace}-bench-{self.prefix}0"
         )
@@ -199,9 +206,3 @@ class ClosedLoop:
         message.ack()
         body = json.loads(message.data)
         self._finish(str(body.get("UUID")), str(body.get("result")))
-
-
-def _publisher(settings: Settings) -> pubsub_v1.PublisherClient:
-    from election.pubsub import publisher_client
-
-    return publisher_client(settings, DRIVER_BATCH)

@@ -154,14 +154,18 @@ def test_nothing_is_lost_or_doubled_when_postgresql_connections_are_cut(
         admin.autocommit = True
         killed = 0
         deadline = time.monotonic() + OUTAGE_S * 2
+
+        def cut() -> bool:
+            nonlocal killed
+            cursor.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'svc'"
+            )
+            killed += cursor.fetchone()[0]
+            return time.monotonic() >= deadline  # keep cutting for the whole outage
+
         with admin.cursor() as cursor:
-            while time.monotonic() < deadline:
-                cursor.execute(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = 'svc'"
-                )
-                killed += cursor.fetchone()[0]
-                time.sleep(0.1)  # keep cutting for the whole outage
+            wait_for(cut, OUTAGE_S * 2 + 10, "the end of the outage", interval=0.1)
         admin.close()
         assert killed > 0, "no connection was cut"
 

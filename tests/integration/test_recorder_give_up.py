@@ -18,28 +18,7 @@ from config import load_settings
 from election import protocol
 from election.models import Ballot, create_schema, open_database
 from election.signing import Signer, Verifier
-
-
-class Publisher:
-    def __init__(self) -> None:
-        self.sent: list[protocol.OutgoingMessage] = []
-
-    def publish(self, message: protocol.OutgoingMessage, timeout: float = 30.0) -> str:
-        self.sent.append(message)
-        return "1"
-
-
-class DeadLetters:
-    def __init__(self) -> None:
-        self.kept: list[dict[str, Any]] = []
-
-    def add(self, message: dict[str, Any], retries: int) -> Any:
-        self.kept.append(message)
-
-        class Letter:
-            error = "OperationalError: the database is down"
-
-        return Letter()
+from tests.support.fakes import KeepingDeadLetters, RecordingPublisher
 
 
 @pytest.fixture
@@ -68,8 +47,13 @@ def given_up_record(uuid: str) -> dict[str, Any]:
     }
 
 
-def recorder(database: PooledPostgresqlDatabase) -> tuple[VoteRecorder, Publisher, DeadLetters]:
-    publisher, letters = Publisher(), DeadLetters()
+def recorder(
+    database: PooledPostgresqlDatabase,
+) -> tuple[VoteRecorder, RecordingPublisher, KeepingDeadLetters]:
+    publisher, letters = (
+        RecordingPublisher(),
+        KeepingDeadLetters("OperationalError: the database is down"),
+    )
     keys = {"k1": b"s" * 16}
     return (
         VoteRecorder(

@@ -7,8 +7,8 @@ import json
 from typing import Any
 
 from actors.dedup import VoteLogger
-from election import protocol
 from election.signing import Signer, Verifier
+from tests.support.fakes import KeepingDeadLetters, RecordingPublisher
 
 VOTE = {
     "machine_ID": 3,
@@ -29,33 +29,12 @@ class Claims:
         return True
 
 
-class Publisher:
-    def __init__(self) -> None:
-        self.sent: list[protocol.OutgoingMessage] = []
-
-    def publish(self, message: protocol.OutgoingMessage, timeout: float = 30.0) -> str:
-        self.sent.append(message)
-        return "1"
-
-    def publish_or_defer(self, message: protocol.OutgoingMessage, pending: object) -> None:
-        self.publish(message)
-
-
-class DeadLetters:
-    def __init__(self) -> None:
-        self.kept: list[dict[str, Any]] = []
-
-    def add(self, message: dict[str, Any], retries: int) -> Any:
-        self.kept.append(message)
-
-        class Letter:
-            error = "ConnectionError: Redis is down"
-
-        return Letter()
-
-
-def logger() -> tuple[VoteLogger, Claims, Publisher, DeadLetters]:
-    claims, publisher, letters = Claims(), Publisher(), DeadLetters()
+def logger() -> tuple[VoteLogger, Claims, RecordingPublisher, KeepingDeadLetters]:
+    claims, publisher, letters = (
+        Claims(),
+        RecordingPublisher(),
+        KeepingDeadLetters("ConnectionError: Redis is down"),
+    )
     vote_logger = VoteLogger(
         claims,
         publisher,
