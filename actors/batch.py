@@ -1,68 +1,62 @@
-"""Batches: many votes in one Dramatiq message, each still handled on its own.
+"""Batches: many votes in one Dramatiq message, handled together.
 
 The bridge sends every matching message of a pull as one batch, which saves a Dramatiq
-enqueue, fetch and ack per vote. Inside, each vote is handled as before; their publishes
-are started together and awaited together. A vote that fails does not fail the batch: it
-goes on alone to the single-vote actor, which has the retries, the dead letters and the
-give-up path. Handling a vote twice is harmless (claims know the ballot, rows are unique).
+enqueue, fetch and ack per vote. The batch is handled as a whole (one Redis round trip for
+its claims, one insert for its records) and all its answers go out in one publish. If
+any of that fails, every vote of the batch goes on alone to the single-vote actor, which
+has the retries with backoff, the dead letters and the give-up path. Handling a vote twice
+is harmless (claims know the ballot, rows are unique), so nothing has to be undone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future
 
 import structlog
 from dramatiq.middleware import Interrupt
 
 from actors.payload import body_of
-from election.pubsub import CALL_TIMEOUT
+from election.protocol import OutgoingMessage
 
 log = structlog.get_logger(__name__)
 
 Args = Sequence[object]
-Handle = Callable[[bytes, Mapping[str, str], str, list[Future[str]]], None]
+Vote = tuple[bytes, Mapping[str, str], str]
+#: Handles votes, adding the messages to publish to the outbox; raises if it fails.
+HandleMany = Callable[[Sequence[Vote], list[OutgoingMessage]], None]
+Publish = Callable[[Sequence[OutgoingMessage]], object]
 
 
-def run_batch(batch: Sequence[Args], handle: Handle, alone: Callable[..., object]) -> None:
-    """Handle each ``(data, attributes, message_id)`` of ``batch``; send failures ``alone``.
+def run_batch(
+    batch: Sequence[Args],
+    handle_many: HandleMany,
+    publish: Publish,
+    alone: Callable[..., object],
+) -> None:
+    """Handle the ``(data, attributes, message_id)`` argument triples of ``batch``, then
+    publish their answers; if that fails, send every vote ``alone``.
 
-    If the batch as a whole is interrupted (its time limit, a shutdown), every vote goes
-    on alone, so none waits on the batch's retries; then the interruption goes on.
+    If the batch is interrupted (its time limit, a shutdown), every vote goes on alone
+    too, so none waits on the batch's retries; then the interruption goes on.
     """
     try:
-        _run(batch, handle, alone)
-    except (Exception, Interrupt):
-        for args in batch:
-            alone(*args)
+        outbox: list[OutgoingMessage] = []
+        handle_many([_vote(args) for args in batch], outbox)
+        publish(outbox)
+    except Interrupt:
+        split(batch, alone)
         raise
+    except Exception as exc:  # each vote's own actor retries it, with backoff and a limit
+        log.warning("batch.deferred", votes=len(batch), error=repr(exc)[:300])
+        split(batch, alone)
 
 
 def split(batch: Sequence[Args], alone: Callable[..., object]) -> None:
-    """A batch whose retries ran out: each vote goes on alone, with its own retries."""
+    """Each vote of ``batch`` goes on alone, with its own retries."""
     for args in batch:
         alone(*args)
 
 
-def _run(batch: Sequence[Args], handle: Handle, alone: Callable[..., object]) -> None:
-    waiting: list[tuple[list[Future[str]], Args]] = []
-    for args in batch:
-        data, attributes, message_id = str(args[0]), dict(args[1]), str(args[2])  # type: ignore[call-overload]
-        pending: list[Future[str]] = []
-        try:
-            handle(body_of(data), attributes, message_id, pending)
-        except Exception as exc:  # its own actor retries it, with backoff and a limit
-            _defer(args, exc, alone)
-            continue
-        waiting.append((pending, args))
-    for pending, args in waiting:
-        try:
-            for future in pending:
-                future.result(timeout=CALL_TIMEOUT)
-        except Exception as exc:  # a publish failed: the vote goes on alone, and retries
-            _defer(args, exc, alone)
-
-
-def _defer(args: Args, exc: Exception, alone: Callable[..., object]) -> None:
-    log.warning("vote.deferred", message_id=args[2], error=repr(exc)[:300])
-    alone(*args)
+def _vote(args: Args) -> Vote:
+    data, attributes, message_id = args
+    return body_of(str(data)), dict(attributes), str(message_id)  # type: ignore[call-overload]

@@ -11,14 +11,16 @@ Layout, per election ``E`` (all binary-safe):
   claim. Links live in time windows of half ``BALLOT_LINK_TTL_S``; a window's hashes
   expire one window after it ends, so no link outlives ``BALLOT_LINK_TTL_S``.
 
-One Lua script per vote makes check-and-set one atomic step, so two machines sending the
-same voter at the same instant cannot both win.
+One Lua script makes check-and-set one atomic step, so two machines sending the same
+voter at the same instant cannot both win. A batch of votes is claimed by one call of the
+script (one round trip); the votes of a batch are claimed in order, each atomically.
 """
 
 from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Sequence
 
 import redis
 
@@ -27,22 +29,30 @@ from election.secrecy import BUCKET_BYTES, TOKEN_BYTES, ballot_tag
 #: Marks a link whose claim was released (the ballot was given up).
 RELEASED_MARK = b"x"
 
-# KEYS: claim hash, link hash (this window), link hash (previous window)
-# ARGV: claim field, ballot tag, voter token, expire-at of this window's link hash
+# Per vote i (from 0): KEYS[3i+1..3i+3]: claim hash, link hash (this window), link hash
+# (previous window); ARGV[4i+1..4i+4]: claim field, ballot tag, voter token, expire-at of
+# this window's link hash. Returns one code per vote (see Claim).
 _CLAIM = """
-local linked = redis.call('HGET', KEYS[2], ARGV[2])
-if not linked then linked = redis.call('HGET', KEYS[3], ARGV[2]) end
-if linked then
-  if linked == ARGV[3] then return 2 end
-  if linked == 'x' .. ARGV[3] then return 3 end
+local function claim(k, a)
+  local linked = redis.call('HGET', KEYS[k + 2], ARGV[a + 2])
+  if not linked then linked = redis.call('HGET', KEYS[k + 3], ARGV[a + 2]) end
+  if linked then
+    if linked == ARGV[a + 3] then return 2 end
+    if linked == 'x' .. ARGV[a + 3] then return 3 end
+    return 0
+  end
+  if redis.call('HSETNX', KEYS[k + 1], ARGV[a + 1], '') == 1 then
+    redis.call('HSET', KEYS[k + 2], ARGV[a + 2], ARGV[a + 3])
+    redis.call('EXPIREAT', KEYS[k + 2], ARGV[a + 4])
+    return 1
+  end
   return 0
 end
-if redis.call('HSETNX', KEYS[1], ARGV[1], '') == 1 then
-  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-  redis.call('EXPIREAT', KEYS[2], ARGV[4])
-  return 1
+local found = {}
+for i = 0, #KEYS / 3 - 1 do
+  found[i + 1] = claim(3 * i, 4 * i)
 end
-return 0
+return found
 """
 
 # KEYS: claim hash, the link hash holding the ballot; ARGV: claim field, tag, token
@@ -112,14 +122,31 @@ class VoterClaims:
         With ``client`` a pipeline, the claim is only queued (bulk loads) and the value
         returned means nothing.
         """
-        tag = ballot_tag(uuid)
-        current, previous, expire_at = self._link_keys(election_id, tag, now or time.time())
-        found = self._claim(
-            keys=[self.claim_key(election_id, token), current, previous],
-            args=[token[BUCKET_BYTES:], tag, token, expire_at],
-            client=client,
-        )
-        return Claim.NEW if client is not None else Claim(int(found))
+        return self.claim_many([(election_id, token, uuid)], now, client=client)[0]
+
+    def claim_many(
+        self,
+        votes: Sequence[tuple[str, bytes, str]],
+        now: float | None = None,
+        *,
+        client: redis.client.Pipeline | None = None,
+    ) -> list[Claim]:
+        """Claim each ``(election_id, token, uuid)`` in order, in one round trip; each
+        claim is atomic, and a later vote of the same voter sees the earlier one."""
+        if not votes:
+            return []
+        keys: list[bytes] = []
+        args: list[bytes | int] = []
+        moment = now or time.time()
+        for election_id, token, uuid in votes:
+            tag = ballot_tag(uuid)
+            current, previous, expire_at = self._link_keys(election_id, tag, moment)
+            keys += [self.claim_key(election_id, token), current, previous]
+            args += [token[BUCKET_BYTES:], tag, token, expire_at]
+        found = self._claim(keys=keys, args=args, client=client)
+        if client is not None:
+            return [Claim.NEW] * len(votes)
+        return [Claim(int(code)) for code in found]
 
     def _find_link(self, election_id: str, uuid: str) -> tuple[bytes, bytes, bytes] | None:
         """(link hash, ballot tag, stored value) of a ballot's link, if it still exists."""

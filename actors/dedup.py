@@ -4,8 +4,7 @@ give up on a vote, replay a dead-lettered record."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from concurrent.futures import Future
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -55,22 +54,38 @@ class VoteLogger:
         self.verifier = verifier
         self.choices = choices
 
-    def handle(
+    def handle_many(
         self,
-        data: bytes,
-        attributes: Mapping[str, str],
-        message_id: str,
-        pending: list[Future[str]] | None = None,
+        votes: Sequence[tuple[bytes, Mapping[str, str], str]],
+        outbox: list[protocol.OutgoingMessage] | None = None,
     ) -> None:
-        """Process one ``submit vote`` message (``pending``: see Publisher.publish_or_defer)."""
-        try:
-            ballot = parse_submission(data, attributes, choices=self.choices)
-        except InvalidVote as invalid:
-            reject(self.publisher, invalid, message_id, stage="logger")
-            return
-        assert ballot.voter_id is not None
-        token = voter_token(self.voter_key, ballot.election_id, ballot.voter_id)
-        claim = self.claims.claim(ballot.election_id, token, ballot.uuid)
+        """Process ``(data, attributes, message_id)`` votes in order: all their claims
+        go to Redis in one round trip, and all their answers in one publish (or, given an
+        ``outbox``, into it for the caller to publish)."""
+        sending: list[protocol.OutgoingMessage] = [] if outbox is None else outbox
+        ballots: list[tuple[Ballot, bytes, str]] = []
+        for data, attributes, message_id in votes:
+            try:
+                ballot = parse_submission(data, attributes, choices=self.choices)
+            except InvalidVote as invalid:
+                reject(sending, invalid, message_id, stage="logger")
+                continue
+            assert ballot.voter_id is not None
+            token = voter_token(self.voter_key, ballot.election_id, ballot.voter_id)
+            ballots.append((ballot, token, message_id))
+        claims = self.claims.claim_many([(b.election_id, token, b.uuid) for b, token, _ in ballots])
+        for (ballot, _, message_id), claim in zip(ballots, claims, strict=True):
+            self._settle(ballot, message_id, claim, sending)
+        if outbox is None:
+            self.publisher.publish_many(sending)
+
+    def _settle(
+        self,
+        ballot: Ballot,
+        message_id: str,
+        claim: Claim,
+        outbox: list[protocol.OutgoingMessage],
+    ) -> None:
         fields = {
             "uuid": ballot.uuid,
             "election_id": ballot.election_id,
@@ -78,22 +93,24 @@ class VoteLogger:
             "message_id": message_id,
         }
         if claim is Claim.TAKEN:
-            self._answer(ballot.machine_id, ballot.uuid, protocol.RESULT_ALREADY_VOTED, pending)
+            outbox.append(answer(ballot.machine_id, ballot.uuid, protocol.RESULT_ALREADY_VOTED))
             log.info("vote.repeat", **fields)
         elif claim is Claim.RELEASED:
-            self._answer(
-                ballot.machine_id,
-                ballot.uuid,
-                f"{protocol.RESULT_REJECTED_PREFIX} this ballot was given up earlier; vote again",
-                pending,
+            outbox.append(
+                answer(
+                    ballot.machine_id,
+                    ballot.uuid,
+                    f"{protocol.RESULT_REJECTED_PREFIX} this ballot was given up earlier; "
+                    "vote again",
+                )
             )
             log.info("vote.given_up_ballot_again", **fields)
         else:
-            self.forward(ballot, pending)
+            outbox.append(self.record(ballot))
             log.info("vote.accepted", redelivered=claim is Claim.SAME, **fields)
 
-    def forward(self, ballot: Ballot, pending: list[Future[str]] | None = None) -> None:
-        """Publish the signed ``record vote`` for a claimed ballot (without the voter)."""
+    def record(self, ballot: Ballot) -> protocol.OutgoingMessage:
+        """The signed ``record vote`` for a claimed ballot (without the voter)."""
         message = protocol.OutgoingMessage(
             body=ballot.record_body(),
             attributes={
@@ -101,9 +118,7 @@ class VoteLogger:
                 protocol.MACHINE_ID: ballot.machine_id,
             },
         )
-        self.publisher.publish_or_defer(
-            message.with_attributes(self.signer.attributes(message.data())), pending
-        )
+        return message.with_attributes(self.signer.attributes(message.data()))
 
     def release(self, data: bytes, attributes: Mapping[str, str], message_id: str) -> None:
         """Process a ``release claim`` event: free the voter, then tell the machine."""
@@ -114,11 +129,13 @@ class VoteLogger:
             log.warning("release.refused", reason=str(exc), message_id=message_id)
             return
         freed = self.claims.release(release.election_id, release.uuid)
-        self._answer(
-            release.machine_id,
-            release.uuid,
-            f"{protocol.RESULT_REJECTED_PREFIX} not recorded ({release.reason}); "
-            "the voter may vote again",
+        self.publisher.publish(
+            answer(
+                release.machine_id,
+                release.uuid,
+                f"{protocol.RESULT_REJECTED_PREFIX} not recorded ({release.reason}); "
+                "the voter may vote again",
+            )
         )
         log.warning(
             "vote.released",
@@ -145,11 +162,13 @@ class VoteLogger:
         if ballot is None:
             return  # nothing was claimed for it
         self.claims.release(ballot.election_id, ballot.uuid)
-        self._answer(
-            ballot.machine_id,
-            ballot.uuid,
-            f"{protocol.RESULT_REJECTED_PREFIX} not processed ({letter.error}); "
-            "the voter may vote again",
+        self.publisher.publish(
+            answer(
+                ballot.machine_id,
+                ballot.uuid,
+                f"{protocol.RESULT_REJECTED_PREFIX} not processed ({letter.error}); "
+                "the voter may vote again",
+            )
         )
 
     def replay_record(self, message: dict[str, Any]) -> None:
@@ -166,28 +185,32 @@ class VoteLogger:
             log.warning("replay.refused", uuid=ballot.uuid, reason="ballot link expired")
             return
         if claim is Claim.TAKEN:
-            self._answer(
-                ballot.machine_id,
-                ballot.uuid,
-                f"{protocol.RESULT_REJECTED_PREFIX} the voter has voted again since",
+            self.publisher.publish(
+                answer(
+                    ballot.machine_id,
+                    ballot.uuid,
+                    f"{protocol.RESULT_REJECTED_PREFIX} the voter has voted again since",
+                )
             )
             log.warning("replay.refused", uuid=ballot.uuid, reason="the voter voted again")
             return
-        self.forward(ballot)
+        self.publisher.publish(self.record(ballot))
         log.info("replay.forwarded", uuid=ballot.uuid, election_id=ballot.election_id)
 
-    def _answer(
-        self, machine_id: str, uuid: str, result: str, pending: list[Future[str]] | None = None
-    ) -> None:
-        self.publisher.publish_or_defer(protocol.result_message(machine_id, uuid, result), pending)
+
+def answer(machine_id: str, uuid: str, result: str) -> protocol.OutgoingMessage:
+    """The ``result`` message for ballot ``uuid`` of machine ``machine_id``."""
+    return protocol.result_message(machine_id, uuid, result)
 
 
-def reject(publisher: Publisher, invalid: InvalidVote, message_id: str, *, stage: str) -> None:
+def reject(
+    outbox: list[protocol.OutgoingMessage], invalid: InvalidVote, message_id: str, *, stage: str
+) -> None:
     """Answer a malformed message to its machine if it can be identified, else drop it."""
     if invalid.machine_id is None:
         log.warning("vote.dropped", stage=stage, reason=invalid.reason, message_id=message_id)
         return
-    publisher.publish(
+    outbox.append(
         protocol.rejection_message(invalid.machine_id, invalid.uuid or "", invalid.reason)
     )
     log.warning(

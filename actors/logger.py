@@ -51,7 +51,7 @@ def dedup_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
 )
 def dedup_vote(data: str, attributes: dict[str, str], message_id: str) -> None:
     """Dedup one ``submit vote`` message (``data`` is the Pub/Sub body, base64)."""
-    _logger.get().handle(body_of(data), attributes, message_id)
+    _logger.get().handle_many([(body_of(data), attributes, message_id)])
 
 
 @dramatiq.actor(actor_name="dedup_votes_split", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
@@ -67,8 +67,9 @@ def dedup_votes_split(message: dict[str, Any], retry_info: dict[str, Any]) -> No
     on_retry_exhausted="dedup_votes_split",
 )
 def dedup_votes(batch: list[list[Any]]) -> None:
-    """Dedup a batch of ``submit vote`` messages; one that fails goes on as ``dedup_vote``."""
-    run_batch(batch, _logger.get().handle, dedup_vote.send)
+    """Dedup a batch of ``submit vote`` messages; if it fails, each goes on as ``dedup_vote``."""
+    worker = _logger.get()
+    run_batch(batch, worker.handle_many, worker.publisher.publish_many, dedup_vote.send)
 
 
 @dramatiq.actor(actor_name="release_claim", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)

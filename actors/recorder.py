@@ -48,7 +48,7 @@ def record_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
 )
 def record_vote(data: str, attributes: dict[str, str], message_id: str) -> None:
     """Store one ``record vote`` message (``data`` is the Pub/Sub body, base64)."""
-    _recorder.get().handle(body_of(data), attributes, message_id)
+    _recorder.get().handle_many([(body_of(data), attributes, message_id)])
 
 
 @dramatiq.actor(actor_name="record_votes_split", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
@@ -64,5 +64,6 @@ def record_votes_split(message: dict[str, Any], retry_info: dict[str, Any]) -> N
     on_retry_exhausted="record_votes_split",
 )
 def record_votes(batch: list[list[Any]]) -> None:
-    """Store a batch of ``record vote`` messages; one that fails goes on as ``record_vote``."""
-    run_batch(batch, _recorder.get().handle, record_vote.send)
+    """Store a batch of ``record vote`` messages; if it fails, each goes on as ``record_vote``."""
+    worker = _recorder.get()
+    run_batch(batch, worker.handle_many, worker.publisher.publish_many, record_vote.send)

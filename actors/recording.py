@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from concurrent.futures import Future
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import peewee
@@ -17,7 +16,7 @@ from election import protocol
 from election.models import Ballot as BallotRow
 from election.pubsub import Publisher
 from election.signing import BadSignature, Signer, Verifier
-from election.votes import InvalidVote, parse_record
+from election.votes import Ballot, InvalidVote, parse_record
 
 log = structlog.get_logger(__name__)
 
@@ -25,18 +24,21 @@ log = structlog.get_logger(__name__)
 _MAX_EPOCH_S = 253402300799
 
 
-def _insert_statement() -> str:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` for one ballot, from the model."""
+def _insert_statement(rows: int) -> str:
+    """``INSERT ... ON CONFLICT DO NOTHING RETURNING uuid`` for ``rows`` ballots, from the
+    model (the models must be bound to a database)."""
     now = dt.datetime.now(dt.UTC)
-    query = (
-        BallotRow.insert(
-            uuid="", election_id="", machine_id="", choice=0, cast_at=now, recorded_at=now
-        )
-        .on_conflict_ignore()
-        .returning(BallotRow.id)
-    )
+    row = {
+        "uuid": "",
+        "election_id": "",
+        "machine_id": "",
+        "choice": 0,
+        "cast_at": now,
+        "recorded_at": now,
+    }
+    query = BallotRow.insert_many([row] * rows).on_conflict_ignore().returning(BallotRow.uuid)
     sql = str(query.sql()[0])
-    # handle() binds the values in this order.
+    # handle_many() binds the values in this order.
     columns = '("uuid", "election_id", "machine_id", "choice", "cast_at", "recorded_at")'
     if columns not in sql:
         raise RuntimeError(f"unexpected ballot insert: {sql}")
@@ -66,66 +68,81 @@ class VoteRecorder:
         self.verifier = verifier
         self.signer = signer
         self.choices = choices
-        # Peewee writes the statement once; building it per vote was a seventh of the
-        # recorder's CPU. Values are bound as parameters.
-        self._insert_sql = _insert_statement()
+        # Peewee writes the statement once per batch size; building it per vote was a
+        # seventh of the recorder's CPU. Values are bound as parameters.
+        self._insert_sql: dict[int, str] = {}
 
-    def handle(
+    def handle_many(
         self,
-        data: bytes,
-        attributes: Mapping[str, str],
-        message_id: str,
-        pending: list[Future[str]] | None = None,
+        records: Sequence[tuple[bytes, Mapping[str, str], str]],
+        outbox: list[protocol.OutgoingMessage] | None = None,
     ) -> None:
-        """Process one ``record vote`` message (``pending``: see Publisher.publish_or_defer)."""
-        try:
-            self.verifier.verify(data, attributes)
-        except BadSignature as forged:
-            log.warning(
-                "record.forged",
-                reason=str(forged),
-                message_id=message_id,
-                machine_id=attributes.get(protocol.MACHINE_ID),
+        """Store ``(data, attributes, message_id)`` records with one multi-row insert,
+        then answer each in one publish (or, given an ``outbox``, into it for the caller
+        to publish). A failure stores none of them, and raises."""
+        sending: list[protocol.OutgoingMessage] = [] if outbox is None else outbox
+        ballots: list[tuple[Ballot, str]] = []
+        for data, attributes, message_id in records:
+            try:
+                self.verifier.verify(data, attributes)
+            except BadSignature as forged:
+                log.warning(
+                    "record.forged",
+                    reason=str(forged),
+                    message_id=message_id,
+                    machine_id=attributes.get(protocol.MACHINE_ID),
+                )
+                continue
+            try:
+                ballots.append((parse_record(data, attributes, choices=self.choices), message_id))
+            except InvalidVote as invalid:
+                reject(sending, invalid, message_id, stage="recorder")
+        inserted = self._insert([ballot for ballot, _ in ballots])
+        for ballot, message_id in ballots:
+            sending.append(
+                protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL)
             )
-            return
-        try:
-            ballot = parse_record(data, attributes, choices=self.choices)
-        except InvalidVote as invalid:
-            reject(self.publisher, invalid, message_id, stage="recorder")
-            return
+            log.info(
+                "vote.recorded",
+                uuid=ballot.uuid,
+                election_id=ballot.election_id,
+                machine_id=ballot.machine_id,
+                choice=ballot.choice,
+                message_id=message_id,
+                duplicate=ballot.uuid not in inserted,
+            )
+        if outbox is None:
+            self.publisher.publish_many(sending)
+
+    def _insert(self, ballots: Sequence[Ballot]) -> set[str]:
+        """Insert the ballots in one statement; the UUIDs that were new."""
+        if not ballots:
+            return set()
+        sql = self._insert_sql.get(len(ballots))
+        if sql is None:
+            sql = self._insert_sql[len(ballots)] = _insert_statement(len(ballots))
+        now = dt.datetime.now(dt.UTC)
+        values: list[object] = []
+        for ballot in ballots:
+            cast_at = dt.datetime.fromtimestamp(min(ballot.timestamp / 1000, _MAX_EPOCH_S), dt.UTC)
+            values += [
+                ballot.uuid,
+                ballot.election_id,
+                ballot.machine_id,
+                ballot.choice,
+                cast_at,
+                now,
+            ]
         # Each worker thread keeps its own connection between messages (checking one out
         # of the pool per message cost a fifth of the recorder's CPU); a connection that
         # failed is closed, so the retry opens a fresh one.
         self.database.connect(reuse_if_open=True)
         try:
-            cursor = self.database.execute_sql(
-                self._insert_sql,
-                (
-                    ballot.uuid,
-                    ballot.election_id,
-                    ballot.machine_id,
-                    ballot.choice,
-                    dt.datetime.fromtimestamp(min(ballot.timestamp / 1000, _MAX_EPOCH_S), dt.UTC),
-                    dt.datetime.now(dt.UTC),
-                ),
-            )
-            inserted = cursor.fetchone()
+            cursor = self.database.execute_sql(sql, values)
+            return {str(row[0]) for row in cursor.fetchall()}
         except (peewee.OperationalError, peewee.InterfaceError):
             self.database.close()
             raise
-        self.publisher.publish_or_defer(
-            protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL),
-            pending,
-        )
-        log.info(
-            "vote.recorded",
-            uuid=ballot.uuid,
-            election_id=ballot.election_id,
-            machine_id=ballot.machine_id,
-            choice=ballot.choice,
-            message_id=message_id,
-            duplicate=inserted is None,
-        )
 
     def give_up(self, message: dict[str, Any], retries: int) -> None:
         """Retries of a record ran out: dead-letter it and ask the logger to free the voter.

@@ -152,9 +152,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
-    log_format = get("LOG_FORMAT", "console").lower()
-    if log_format not in ("console", "json"):
-        raise ConfigError(f"LOG_FORMAT must be console or json, got {log_format!r}")
+    log_format = get("LOG_FORMAT", "auto").lower()
+    if log_format not in ("auto", "console", "json"):
+        raise ConfigError(f"LOG_FORMAT must be auto, console or json, got {log_format!r}")
     worker_processes = _integer("WORKER_PROCESSES", get("WORKER_PROCESSES", "1"), low=1, high=64)
     worker_threads = _integer("WORKER_THREADS", get("WORKER_THREADS", "8"), low=1, high=256)
     worker_poll_ms = _integer("WORKER_POLL_MS", get("WORKER_POLL_MS", "20"), low=1, high=10_000)

@@ -8,7 +8,7 @@ Cloud Pub/Sub with Application Default Credentials. gRPC channels do not survive
 
 from __future__ import annotations
 
-from concurrent.futures import Future
+from collections.abc import Sequence
 
 import grpc
 from google.api_core import exceptions as api_exceptions
@@ -19,11 +19,10 @@ from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcT
 
 from config import Settings
 from election.protocol import OutgoingMessage
+from election.pubsub_calls import PubSubCalls
 
 #: Seconds any single Pub/Sub admin or publish call may take.
 CALL_TIMEOUT = 30.0
-#: Default batching: a short wait keeps latency low while still batching under load.
-DEFAULT_BATCH = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.005)
 
 
 def admin_retry(deadline: float = CALL_TIMEOUT) -> Retry:
@@ -42,14 +41,12 @@ def admin_retry(deadline: float = CALL_TIMEOUT) -> Retry:
     )
 
 
-def publisher_client(
-    settings: Settings, batch: pubsub_v1.types.BatchSettings = DEFAULT_BATCH
-) -> pubsub_v1.PublisherClient:
+def publisher_client(settings: Settings) -> pubsub_v1.PublisherClient:
     """A publisher client for the configured Pub/Sub (emulator or cloud)."""
     if settings.emulator_host:
         transport = PublisherGrpcTransport(channel=grpc.insecure_channel(settings.emulator_host))
-        return pubsub_v1.PublisherClient(batch_settings=batch, transport=transport)
-    return pubsub_v1.PublisherClient(batch_settings=batch)
+        return pubsub_v1.PublisherClient(transport=transport)
+    return pubsub_v1.PublisherClient()
 
 
 def subscriber_client(settings: Settings) -> pubsub_v1.SubscriberClient:
@@ -71,31 +68,30 @@ def subscription_path(settings: Settings, name: str) -> str:
 
 
 class Publisher:
-    """Publishes :class:`OutgoingMessage` objects to the election topic."""
+    """Publishes :class:`OutgoingMessage` objects to the election topic.
+
+    Each call is one synchronous ``Publish`` request (see :mod:`election.pubsub_calls`):
+    a single answer goes out at once instead of waiting for a batching timer, and a batch
+    of votes sends all its answers in one request.
+    """
 
     def __init__(self, settings: Settings, client: pubsub_v1.PublisherClient | None = None):
         self.client = client or publisher_client(settings)
+        self.calls = PubSubCalls.of(self.client)
         self.topic = topic_path(settings)
-
-    def publish_async(self, message: OutgoingMessage) -> Future[str]:
-        """Start publishing; the future gives the server-assigned message ID."""
-        future: Future[str] = self.client.publish(
-            self.topic, message.data(), **dict(message.attributes)
-        )
-        return future
 
     def publish(self, message: OutgoingMessage, timeout: float = CALL_TIMEOUT) -> str:
         """Publish and wait until Pub/Sub confirms it stored the message."""
-        return self.publish_async(message).result(timeout=timeout)
+        return self.publish_many([message], timeout)[0]
 
-    def publish_or_defer(self, message: OutgoingMessage, pending: list[Future[str]] | None) -> None:
-        """Publish and wait, or, given a ``pending`` list, start it and add its future there
-        (a batch waits for all its publishes at once)."""
-        if pending is None:
-            self.publish(message)
-        else:
-            pending.append(self.publish_async(message))
+    def publish_many(
+        self, messages: Sequence[OutgoingMessage], timeout: float = CALL_TIMEOUT
+    ) -> list[str]:
+        """Publish all of ``messages`` in one request; their message IDs, in order."""
+        if not messages:
+            return []
+        return self.calls.publish(self.topic, [(m.data(), m.attributes) for m in messages], timeout)
 
     def close(self) -> None:
-        """Flush pending batches and stop the publisher."""
-        self.client.stop()
+        """Close the client's channel."""
+        self.client.transport.close()

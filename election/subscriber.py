@@ -26,6 +26,7 @@ from google.cloud import pubsub_v1
 
 from election.filters import Filter, parse_filter
 from election.pubsub import CALL_TIMEOUT, admin_retry
+from election.pubsub_calls import PubSubCalls
 
 log = structlog.get_logger(__name__)
 
@@ -92,6 +93,7 @@ class FilteredSubscriber:
         batch: int = 100,
     ) -> None:
         self.client = client
+        self.calls = PubSubCalls.of(client)
         self.subscription = subscription
         if (handler is None) == (batch_handler is None):
             raise ValueError("give a handler or a batch_handler")
@@ -140,11 +142,7 @@ class FilteredSubscriber:
         backoff = BACKOFF_MIN_S
         while not self._stopping.is_set():
             try:
-                response = self.client.pull(
-                    subscription=self.subscription,
-                    max_messages=self.batch,
-                    timeout=PULL_WAIT_S,
-                )
+                response = self.calls.pull(self.subscription, self.batch, PULL_WAIT_S)
             except api_exceptions.DeadlineExceeded:
                 continue  # the long poll found nothing: poll again
             except (api_exceptions.NotFound, api_exceptions.PermissionDenied) as exc:
@@ -162,8 +160,6 @@ class FilteredSubscriber:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
             backoff = BACKOFF_MIN_S
-            # The raw protobuf (``_pb``) reads several times faster than the proto-plus
-            # wrapper, and every subscription on the emulator sees every message.
             messages = [
                 PulledMessage(
                     received.message.data,
@@ -171,7 +167,7 @@ class FilteredSubscriber:
                     received.message.message_id,
                     received.ack_id,
                 )
-                for received in response._pb.received_messages
+                for received in response.received_messages
             ]
             self._deliver([m for m in messages if self._matches(m)])
             self._settle(messages)
@@ -220,16 +216,9 @@ class FilteredSubscriber:
         nacked = [m.ack_id for m in messages if not m.acked]
         try:
             if acked:
-                self.client.acknowledge(
-                    subscription=self.subscription, ack_ids=acked, timeout=CALL_TIMEOUT
-                )
+                self.calls.acknowledge(self.subscription, acked, CALL_TIMEOUT)
             if nacked:
-                self.client.modify_ack_deadline(
-                    subscription=self.subscription,
-                    ack_ids=nacked,
-                    ack_deadline_seconds=0,
-                    timeout=CALL_TIMEOUT,
-                )
+                self.calls.modify_ack_deadline(self.subscription, nacked, 0, CALL_TIMEOUT)
         except api_exceptions.GoogleAPICallError as exc:
             # Unsettled messages come back after their ack deadline: at least once.
             log.warning(

@@ -89,6 +89,9 @@ def main() -> int:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     env.setdefault("GOOGLE_CLOUD_PROJECT", "election-local")
+    # honcho pipes the services' output, which would make ``auto`` choose JSON; a person
+    # reads this.
+    env.setdefault("LOG_FORMAT", "console")
     # Secrets come from the environment; for a demo without them, make throwaway ones.
     env.setdefault("VOTER_KEY", secrets.token_hex(32))
     env.setdefault("RECORD_SIGNING_KEYS", f"demo={secrets.token_hex(32)}")

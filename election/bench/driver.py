@@ -27,14 +27,10 @@ from election.pubsub import (
     CALL_TIMEOUT,
     Publisher,
     admin_retry,
-    publisher_client,
     subscription_path,
     topic_path,
 )
 from election.subscriber import FilteredSubscriber, PulledMessage
-
-#: Batching for the driver's publisher: many machines publish at once.
-DRIVER_BATCH = pubsub_v1.types.BatchSettings(max_messages=100, max_latency=0.002)
 
 
 @dataclass
@@ -76,7 +72,7 @@ class ClosedLoop:
         self.election_id = election_id
         self.timeout_s = timeout_s
         self.prefix = f"b{secrets.token_hex(3)}-"
-        self.publisher = Publisher(settings, publisher_client(settings, DRIVER_BATCH))
+        self.publisher = Publisher(settings)
         self.subscription = subscription_path(
             settings, f"{settings.namespace}-bench-{self.prefix}0"
         )
@@ -104,7 +100,7 @@ class ClosedLoop:
         self._subscriber = FilteredSubscriber(
             self.client,
             self.subscription,
-            self._on_answer,
+            batch_handler=self._on_answers,
             message_filter=parse_filter(text),
             threads=2,
             batch=500,
@@ -134,8 +130,7 @@ class ClosedLoop:
             self._pending.clear()
         self._done.clear()
         started = time.monotonic()
-        for machine in range(min(machines, votes)):
-            self._send(machine)
+        self._publish([self._next_vote(machine) for machine in range(min(machines, votes))])
         deadline = started + limit_s
         while not self._done.wait(0.2):
             self._expire()
@@ -148,10 +143,11 @@ class ClosedLoop:
             progress(result.answered + result.timed_out, votes)
         return result
 
-    def _send(self, machine: int) -> None:
+    def _next_vote(self, machine: int) -> protocol.OutgoingMessage | None:
+        """The next vote of ``machine``, or ``None`` when the run's budget is spent."""
         with self._lock:
             if self._budget <= 0:
-                return
+                return None
             self._budget -= 1
             assert self._result is not None
             self._result.sent += 1
@@ -166,22 +162,24 @@ class ClosedLoop:
         }
         with self._lock:
             self._pending[uuid] = (machine, time.monotonic())
-        self.publisher.publish_async(
-            protocol.OutgoingMessage(
-                body=body,
-                attributes={
-                    protocol.FUNCTION: self.first_function,
-                    protocol.MACHINE_ID: f"{self.prefix}{machine}",
-                },
-            )
+        return protocol.OutgoingMessage(
+            body=body,
+            attributes={
+                protocol.FUNCTION: self.first_function,
+                protocol.MACHINE_ID: f"{self.prefix}{machine}",
+            },
         )
 
-    def _finish(self, uuid: str, answer: str | None) -> None:
+    def _publish(self, votes: list[protocol.OutgoingMessage | None]) -> None:
+        self.publisher.publish_many([vote for vote in votes if vote is not None])
+
+    def _finish(self, uuid: str, answer: str | None) -> protocol.OutgoingMessage | None:
+        """Count the answer (``None``: timed out); the machine's next vote, if any."""
         now = time.monotonic()
         with self._lock:
             found = self._pending.pop(uuid, None)
             if found is None or self._result is None:
-                return
+                return None
             machine, sent_at = found
             if answer is None:
                 self._result.timed_out += 1
@@ -192,17 +190,20 @@ class ClosedLoop:
             finished = self._budget <= 0 and not self._pending
         if finished:
             self._done.set()
-        else:
-            self._send(machine)
+            return None
+        return self._next_vote(machine)
 
     def _expire(self) -> None:
         cutoff = time.monotonic() - self.timeout_s
         with self._lock:
             late = [uuid for uuid, (_, sent) in self._pending.items() if sent < cutoff]
-        for uuid in late:
-            self._finish(uuid, None)
+        self._publish([self._finish(uuid, None) for uuid in late])
 
-    def _on_answer(self, message: PulledMessage) -> None:
-        message.ack()
-        body = json.loads(message.data)
-        self._finish(str(body.get("UUID")), str(body.get("result")))
+    def _on_answers(self, messages: list[PulledMessage]) -> None:
+        """Every answer of one pull; the machines' next votes go out in one publish."""
+        following = []
+        for message in messages:
+            message.ack()
+            body = json.loads(message.data)
+            following.append(self._finish(str(body.get("UUID")), str(body.get("result"))))
+        self._publish(following)

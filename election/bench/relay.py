@@ -1,8 +1,9 @@
 """A trivial relay: the floor the emulator sets for a three-hop answer.
 
 It pulls its subscription with the same client-side filtering as the bridge and
-republishes each message, unchanged but for the ``function`` attribute, doing no Redis or
-database work. Two relays in a row plus the answer make the same three hops as a vote.
+republishes each pull's messages in one publish, unchanged but for the ``function``
+attribute, doing no Redis or database work: the same Pub/Sub primitives as the
+services. Two relays in a row plus the answer make the same three hops as a vote.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import structlog
 
 from config import Settings
 from election import protocol
-from election.pubsub import Publisher, subscriber_client, subscription_path
+from election.pubsub import CALL_TIMEOUT, Publisher, subscriber_client, subscription_path
 from election.subscriber import FilteredSubscriber, PulledMessage
 
 log = structlog.get_logger(__name__)
@@ -39,16 +40,21 @@ def run_relay(settings: Settings, hop: int, stop: threading.Event) -> None:
     publisher = Publisher(settings)
     forward = relay_function(2) if hop == 1 else protocol.RESULT
 
-    def relay(message: PulledMessage) -> None:
-        attributes = {**message.attributes, protocol.FUNCTION: forward}
-        publisher.client.publish(publisher.topic, message.data, **attributes)
-        message.ack()
+    def relay(messages: list[PulledMessage]) -> None:
+        # The same primitives the services use: one publish per pull, then the acks.
+        publisher.calls.publish(
+            publisher.topic,
+            [(m.data, {**m.attributes, protocol.FUNCTION: forward}) for m in messages],
+            CALL_TIMEOUT,
+        )
+        for message in messages:
+            message.ack()
 
     client = subscriber_client(settings)
     subscriber = FilteredSubscriber(
         client,
         subscription_path(settings, relay_subscription(settings, hop)),
-        relay,
+        batch_handler=relay,
         threads=2,
         batch=100,
     )

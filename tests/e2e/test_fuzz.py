@@ -127,7 +127,8 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
     assert recorder.count(r"record\.forged") == sent[protocol.RECORD_VOTE]
     for service in system.services.values():
         assert service.alive, service.log()[-2000:]
-        assert service.count(r"Retrying message|Traceback") == 0, service.log()[-3000:]
+        failures = r"Retrying message|Traceback|settle_failed|pull_failed"
+        assert service.count(failures) == 0, service.log()[-3000:]
     assert all(
         answers == [(answers[0][0], protocol.RESULT_SUCCESSFUL)]
         for uuid, answers in collector.results.items()

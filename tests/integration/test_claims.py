@@ -138,3 +138,27 @@ def test_a_ballot_link_outside_its_window_is_forgotten(claims: VoterClaims) -> N
     later = now + 2 * claims.window_s
     # Two windows on, the link is neither in the current nor in the previous window.
     assert claims.claim("e1", token("e1", "v1"), "u-1", now=later) is Claim.TAKEN
+
+
+def test_a_batch_of_claims_gives_each_vote_its_own_answer_in_order(claims: VoterClaims) -> None:
+    claims.claim("e1", token("e1", "old"), "u-old")
+
+    found = claims.claim_many(
+        [
+            ("e1", token("e1", "v1"), "u-1"),  # new voter
+            ("e1", token("e1", "old"), "u-2"),  # voted before the batch
+            ("e1", token("e1", "v1"), "u-3"),  # voted earlier in this batch
+            ("e1", token("e1", "v1"), "u-1"),  # the first ballot again, redelivered
+            ("e2", token("e2", "v1"), "u-4"),  # same voter, another election
+        ]
+    )
+
+    assert found == [Claim.NEW, Claim.TAKEN, Claim.TAKEN, Claim.SAME, Claim.NEW]
+
+
+def test_a_batch_claim_is_seen_by_single_claims_afterwards(claims: VoterClaims) -> None:
+    claims.claim_many([("e1", token("e1", f"v{n}"), f"u-{n}") for n in range(50)])
+
+    assert claims.claim("e1", token("e1", "v7"), "u-7") is Claim.SAME
+    assert claims.claim("e1", token("e1", "v7"), "u-x") is Claim.TAKEN
+    assert claims.claim_many([]) == []

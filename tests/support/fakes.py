@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from election import protocol
@@ -17,8 +18,8 @@ class RecordingPublisher:
         self.sent.append(message)
         return "1"
 
-    def publish_or_defer(self, message: protocol.OutgoingMessage, pending: object) -> None:
-        self.publish(message)
+    def publish_many(self, messages: Sequence[protocol.OutgoingMessage]) -> list[str]:
+        return [self.publish(message) for message in messages]
 
 
 class _Letter:

@@ -11,6 +11,7 @@ import contextlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from election.machine import VotingMachine
@@ -24,11 +25,10 @@ from tests.support.system import ElectionSystem
 class DuplicatingPublisher(Publisher):
     """Publishes every message twice, as a faulty client or network might."""
 
-    def publish(self, message: OutgoingMessage, timeout: float = 30.0) -> str:
-        first = self.publish_async(message)
-        second = self.publish_async(message)
-        second.result(timeout=timeout)
-        return first.result(timeout=timeout)
+    def publish_many(self, messages: Sequence[OutgoingMessage], timeout: float = 30.0) -> list[str]:
+        first = super().publish_many(messages, timeout)
+        super().publish_many(messages, timeout)
+        return first
 
 
 @dataclass

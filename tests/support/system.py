@@ -54,6 +54,8 @@ class ElectionSystem:
             "DATABASE_SCHEMA": name,
             "DRAMATIQ_BROKER_URL": broker_url,
             "LOG_LEVEL": "DEBUG",
+            # The tests read the services' logs as text (key=value).
+            "LOG_FORMAT": "console",
             "WORKER_THREADS": "4",
             "PYTHONUNBUFFERED": "1",
             "VOTER_KEY": secrets.token_hex(16),
@@ -121,9 +123,7 @@ class ElectionSystem:
 
     def publish_raw(self, data: bytes, attributes: dict[str, str]) -> str:
         """Publish arbitrary bytes with arbitrary attributes to the topic."""
-        future = self.publisher.client.publish(topic_path(self.settings), data, **attributes)
-        message_id: str = future.result(timeout=30)
-        return message_id
+        return self.publisher.calls.publish(topic_path(self.settings), [(data, attributes)], 30)[0]
 
     def submit(
         self,

@@ -1,76 +1,80 @@
-"""Batches of votes: each handled on its own, a failing one sent on alone."""
+"""Batches of votes: handled together, answers published together, sent on alone on failure."""
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from concurrent.futures import Future
+from collections.abc import Mapping, Sequence
 
 from dramatiq.middleware import TimeLimitExceeded
 
 from actors.batch import run_batch
+from election.protocol import OutgoingMessage, result_message
+
+Vote = tuple[bytes, Mapping[str, str], str]
 
 
 def args(n: int) -> list[object]:
     return [base64.b64encode(f"vote {n}".encode()).decode(), {"function": "submit vote"}, f"m{n}"]
 
 
-def test_every_vote_of_a_batch_is_handled_and_its_publishes_awaited_together() -> None:
-    handled: list[bytes] = []
-    futures: list[Future[str]] = []
+def answering(seen: list[Vote]):  # type: ignore[no-untyped-def]
+    def handle_many(votes: Sequence[Vote], outbox: list[OutgoingMessage]) -> None:
+        for vote in votes:
+            seen.append(vote)
+            outbox.append(result_message("1", vote[2], "successful"))
 
-    def handle(data: bytes, attributes: Mapping[str, str], mid: str, pending: list) -> None:
-        handled.append(data)
-        future: Future[str] = Future()
-        futures.append(future)
-        pending.append(future)
-        future.set_result("published")
+    return handle_many
 
+
+def test_a_batch_is_handled_at_once_and_its_answers_go_out_in_one_publish() -> None:
+    seen: list[Vote] = []
+    publishes: list[list[OutgoingMessage]] = []
     alone: list[tuple[object, ...]] = []
-    run_batch([args(1), args(2), args(3)], handle, lambda *a: alone.append(a))
 
-    assert handled == [b"vote 1", b"vote 2", b"vote 3"]
+    run_batch(
+        [args(1), args(2), args(3)],
+        answering(seen),
+        lambda messages: publishes.append(list(messages)),
+        lambda *a: alone.append(a),
+    )
+
+    assert [vote[0] for vote in seen] == [b"vote 1", b"vote 2", b"vote 3"]
+    assert seen[0][1] == {"function": "submit vote"}
+    assert len(publishes) == 1
+    assert [m.body["UUID"] for m in publishes[0]] == ["m1", "m2", "m3"]
     assert alone == []
 
 
-def test_a_vote_that_raises_goes_on_alone_and_the_others_are_unaffected() -> None:
-    handled: list[bytes] = []
+def test_when_handling_fails_every_vote_goes_on_alone_and_nothing_is_published() -> None:
+    def handle_many(votes: Sequence[Vote], outbox: list[OutgoingMessage]) -> None:
+        outbox.append(result_message("1", "m1", "successful"))
+        raise ConnectionError("redis down")
 
-    def handle(data: bytes, attributes: Mapping[str, str], mid: str, pending: list) -> None:
-        if data == b"vote 2":
-            raise ConnectionError("redis down")
-        handled.append(data)
+    publishes: list[object] = []
+    alone: list[tuple[object, ...]] = []
+    run_batch([args(1), args(2)], handle_many, publishes.append, lambda *a: alone.append(a))
+
+    assert publishes == []
+    assert alone == [tuple(args(1)), tuple(args(2))]
+
+
+def test_when_the_publish_fails_every_vote_goes_on_alone() -> None:
+    def publish(messages: Sequence[OutgoingMessage]) -> None:
+        raise TimeoutError("publish not confirmed")
 
     alone: list[tuple[object, ...]] = []
-    run_batch([args(1), args(2), args(3)], handle, lambda *a: alone.append(a))
+    run_batch([args(1), args(2)], answering([]), publish, lambda *a: alone.append(a))
 
-    assert handled == [b"vote 1", b"vote 3"]
-    assert alone == [tuple(args(2))]
-
-
-def test_a_vote_whose_publish_fails_goes_on_alone() -> None:
-    def handle(data: bytes, attributes: Mapping[str, str], mid: str, pending: list) -> None:
-        future: Future[str] = Future()
-        if data == b"vote 1":
-            future.set_exception(TimeoutError("publish not confirmed"))
-        else:
-            future.set_result("ok")
-        pending.append(future)
-
-    alone: list[tuple[object, ...]] = []
-    run_batch([args(1), args(2)], handle, lambda *a: alone.append(a))
-
-    assert alone == [tuple(args(1))]
+    assert alone == [tuple(args(1)), tuple(args(2))]
 
 
 def test_an_interrupted_batch_sends_every_vote_on_alone_and_goes_on_interrupted() -> None:
-    def handle(data: bytes, attributes: Mapping[str, str], mid: str, pending: list) -> None:
-        if data == b"vote 2":
-            raise TimeLimitExceeded()
+    def handle_many(votes: Sequence[Vote], outbox: list[OutgoingMessage]) -> None:
+        raise TimeLimitExceeded()
 
     alone: list[tuple[object, ...]] = []
     try:
-        run_batch([args(1), args(2), args(3)], handle, lambda *a: alone.append(a))
+        run_batch([args(1), args(2), args(3)], handle_many, list, lambda *a: alone.append(a))
     except TimeLimitExceeded:
         pass
     else:

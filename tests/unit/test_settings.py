@@ -61,7 +61,7 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         namespace=DEFAULT_TOPIC,
         choices=5,
         log_level="INFO",
-        log_format="console",
+        log_format="auto",
         worker_processes=1,
         worker_threads=8,
         worker_poll_ms=20,
