@@ -15,6 +15,10 @@ from urllib.parse import urlsplit
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DATABASE_URL = "postgresql://127.0.0.1:5432/postgres"
+#: RabbitMQ pushes each message to a waiting worker at once; Dramatiq's Redis broker polls
+#: an idle queue, which added about 10 ms per hop (measured: p50 at one machine 104 ms with
+#: Redis, 56 ms with RabbitMQ, on a floor of 54-56 ms).
+DEFAULT_BROKER_URL = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_LOCAL_PROJECT = "election-local"
 DEFAULT_TOPIC = "election"
 
@@ -117,7 +121,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     broker_url = _url(
         "DRAMATIQ_BROKER_URL",
-        get("DRAMATIQ_BROKER_URL", redis_url),
+        get("DRAMATIQ_BROKER_URL", DEFAULT_BROKER_URL),
         ("redis", "rediss", "unix", "amqp", "amqps"),
     )
     emulator_host = env.get("PUBSUB_EMULATOR_HOST", "").strip() or None

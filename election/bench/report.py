@@ -18,6 +18,7 @@ CPU_KINDS = (
     "emulator",
     "redis",
     "postgres",
+    "rabbitmq",
     "bench",
 )
 

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import redis
-
 from config import Settings
 from election.bench.driver import ClosedLoop, LoadResult
 from election.bench.fleet import (
@@ -29,8 +27,8 @@ from election.bench.fleet import (
     procfile_commands,
 )
 from election.bench.relay import relay_filter, relay_subscription
+from election.cleanup import drop_namespace
 from election.emulator import Emulator, free_port, is_listening
-from election.models import open_database
 from election.provision import SubscriptionSpec, ensure_subscription, ensure_topic
 from election.pubsub import CALL_TIMEOUT, publisher_client, subscriber_client
 
@@ -168,6 +166,7 @@ def _processes(fleet: Fleet) -> dict[str, list[int]]:
         "emulator": named_processes(cmdline_contains="pubsub-emulator"),
         "redis": named_processes("redis-server"),
         "postgres": named_processes("postgres"),
+        "rabbitmq": named_processes("beam.smp"),
         "bench": [os.getpid()],
     }
 
@@ -226,7 +225,7 @@ def _system(
         )
     finally:
         fleet.stop()
-        _clean(system_settings)
+        drop_namespace(system_settings)
 
 
 def _provision_pubsub(settings: Settings, specs: list[SubscriptionSpec]) -> None:
@@ -240,16 +239,3 @@ def _provision_pubsub(settings: Settings, specs: list[SubscriptionSpec]) -> None
             ensure_subscription(subscriber, settings, spec, CALL_TIMEOUT)
     finally:
         subscriber.close()
-
-
-def _clean(settings: Settings) -> None:
-    """Drop what the system phase stored: its schema, its Redis keys and queues."""
-    database = open_database(settings, max_connections=1)
-    with database.connection_context():
-        database.execute_sql(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE')
-    database.close_all()
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=10)
-    for pattern in (f"{settings.namespace}:*", f"dramatiq:{settings.namespace}.*"):
-        for key in client.scan_iter(pattern, count=1000):
-            client.delete(key)
-    client.close()

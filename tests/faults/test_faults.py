@@ -8,6 +8,7 @@ doubled must be 0; every row goes into the fault table printed at the end of the
 from __future__ import annotations
 
 import contextlib
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from election.filters import parse_filter
 from election.machine import VotingMachine
 from election.pubsub import subscriber_client, subscription_path, topic_path
 from election.subscriber import FilteredSubscriber, PulledMessage
-from tests.conftest import REDIS_BROKER
+from tests.conftest import RABBITMQ_BROKER, REDIS_BROKER
 from tests.faults.conftest import AofRedis, record_row
 from tests.support.load import DuplicatingPublisher, Load, settle_and_check
 from tests.support.processes import wait_for
@@ -68,9 +69,37 @@ def run_fault(
 
 
 def in_flight(system: ElectionSystem, role: str) -> int:
-    """Messages a worker of ``role`` has taken from its Dramatiq queue and not acked yet."""
-    pattern = f"dramatiq:__acks__.*.{system.settings.queue_name(role)}"
+    """Messages a worker of ``role`` has taken from its Dramatiq queue and not acked yet
+    (RabbitMQ: also those waiting in the queue or its delay queue)."""
+    queue = system.settings.queue_name(role)
+    if system.settings.broker_kind == "rabbitmq":
+        return rabbitmq_backlog(queue) + rabbitmq_backlog(f"{queue}.DQ")
+    pattern = f"dramatiq:__acks__.*.{queue}"
     return sum(int(system.redis.scard(key)) for key in system.redis.scan_iter(pattern))
+
+
+def rabbitmq_backlog(queue: str) -> int:
+    """Ready plus unacknowledged messages of one RabbitMQ queue (0 if it does not exist)."""
+    listed = subprocess.run(
+        [
+            "rabbitmqctl",
+            "list_queues",
+            "-q",
+            "--no-table-headers",
+            "name",
+            "messages",
+            "messages_unacknowledged",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    for line in listed.splitlines():
+        name, *counts = line.split()
+        if name == queue:
+            return sum(int(count) for count in counts)
+    return 0
 
 
 def kill_and_restart(system: ElectionSystem, role: str) -> Callable[[], None]:
@@ -94,15 +123,17 @@ def kill_and_restart(system: ElectionSystem, role: str) -> Callable[[], None]:
     return inflict
 
 
+@pytest.mark.parametrize("broker", [REDIS_BROKER, RABBITMQ_BROKER], ids=["redis", "rabbitmq"])
 @pytest.mark.parametrize("role", ALL)
 def test_nothing_is_lost_or_doubled_when_a_process_is_killed(
-    make_system: object, role: str
+    make_system: object, role: str, broker: str
 ) -> None:
-    system: ElectionSystem = make_system(REDIS_BROKER, *ALL, env=ENV)  # type: ignore[operator]
+    system: ElectionSystem = make_system(broker, *ALL, env=ENV)  # type: ignore[operator]
+    rabbitmq = system.settings.broker_kind == "rabbitmq"
     run_fault(
         system,
-        f"SIGKILL {role}",
-        f"9{ALL.index(role)}1",
+        f"SIGKILL {role}" + (" (RabbitMQ)" if rabbitmq else ""),
+        f"9{ALL.index(role)}{2 if rabbitmq else 1}",
         kill_and_restart(system, role),
     )
 

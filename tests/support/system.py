@@ -20,6 +20,7 @@ import redis
 
 from config import Settings, load_settings
 from election import protocol
+from election.cleanup import drop_namespace
 from election.models import Ballot, open_database
 from election.pubsub import Publisher, subscriber_client, subscription_path, topic_path
 from election.subscriber import FilteredSubscriber, PulledMessage
@@ -100,15 +101,9 @@ class ElectionSystem:
         """Stop everything and remove what this test created."""
         self.stop()
         self.publisher.close()
-        with self.database.connection_context():
-            self.database.execute_sql(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
         self.database.close_all()
-        for key in self.redis.scan_iter(f"{self.name}:*"):
-            self.redis.delete(key)
-        for pattern in (f"dramatiq:{self.name}.*", f"dramatiq:__acks__.*.{self.name}.*"):
-            for key in self.redis.scan_iter(pattern):
-                self.redis.delete(key)
         self.redis.close()
+        drop_namespace(self.settings)
 
     def machine(self, *args: str, timeout: float = 180.0) -> MachineRun:
         """Run ``election machine`` to completion."""

@@ -8,6 +8,7 @@ import pytest
 
 from config import ConfigError, Settings, load_settings
 from config.settings import (
+    DEFAULT_BROKER_URL,
     DEFAULT_DATABASE_URL,
     DEFAULT_LOCAL_PROJECT,
     DEFAULT_REDIS_URL,
@@ -54,7 +55,7 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         redis_url=DEFAULT_REDIS_URL,
         database_url=DEFAULT_DATABASE_URL,
         database_schema="public",
-        broker_url=DEFAULT_REDIS_URL,
+        broker_url=DEFAULT_BROKER_URL,
         project=DEFAULT_LOCAL_PROJECT,
         emulator_host="127.0.0.1:8085",
         topic=DEFAULT_TOPIC,
@@ -287,11 +288,11 @@ def test_an_emulator_port_out_of_range_is_rejected(value: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_the_dramatiq_broker_defaults_to_redis_url() -> None:
+def test_the_dramatiq_broker_defaults_to_the_local_rabbitmq_whatever_redis_url_says() -> None:
     loaded = settings(REDIS_URL="redis://cache.internal:6380/2")
 
-    assert loaded.broker_url == "redis://cache.internal:6380/2"
-    assert loaded.broker_kind == "redis"
+    assert loaded.broker_url == "amqp://guest:guest@127.0.0.1:5672/"
+    assert loaded.broker_kind == "rabbitmq"
 
 
 @pytest.mark.parametrize(
