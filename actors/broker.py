@@ -28,7 +28,7 @@ from dramatiq.middleware import (  # noqa: E402
 )
 
 from config import Settings, load_settings  # noqa: E402
-from election.logs import configure_from_settings  # noqa: E402
+from election.logs import configure_from_settings, own_stderr  # noqa: E402
 
 #: Worker heartbeat (Redis broker): a killed worker's messages are requeued after this.
 HEARTBEAT_TIMEOUT_MS = 15_000
@@ -46,7 +46,7 @@ class LoggingSetup(Middleware):
 
     def after_process_boot(self, broker: dramatiq.Broker) -> None:
         queues = ",".join(sorted(broker.get_declared_queues()))
-        configure_from_settings(self.settings, process=f"worker[{queues}]")
+        configure_from_settings(self.settings, process=f"worker[{queues}]", stream=own_stderr())
 
 
 def middleware(settings: Settings) -> list[Middleware]:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import structlog
 from google.api_core import exceptions as api_exceptions
@@ -160,33 +161,36 @@ class FilteredSubscriber:
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
                 continue
             backoff = BACKOFF_MIN_S
-            messages = [
-                PulledMessage(
-                    received.message.data,
-                    received.message.attributes,
-                    received.message.message_id,
-                    received.ack_id,
-                )
-                for received in response.received_messages
-            ]
-            self._deliver([m for m in messages if self._matches(m)])
-            self._settle(messages)
+            matching, dropped = self._split(response.received_messages)
+            self._deliver(matching)
+            self._settle(matching, dropped)
 
-    def _matches(self, message: PulledMessage) -> bool:
+    def _split(self, received: Sequence[Any]) -> tuple[list[PulledMessage], list[str]]:
+        """The messages that match the filter, and the ack IDs of those that do not (what
+        Cloud Pub/Sub would have acknowledged for us). The filter reads the protobuf's own
+        attribute map: most messages on the emulator are dropped, unconverted."""
         assert self.message_filter is not None
-        if self.message_filter.matches(message.attributes):
-            return True
-        # What Cloud Pub/Sub would have acknowledged for us.
-        with self._lock:
-            self.dropped += 1
-        log.debug(
-            "message.filtered_out",
-            subscription=self.subscription,
-            message_id=message.message_id,
-            function=message.attributes.get("function"),
-        )
-        message.ack()
-        return False
+        matching: list[PulledMessage] = []
+        dropped: list[str] = []
+        for item in received:
+            message = item.message
+            attributes = message.attributes
+            if self.message_filter.matches(attributes):
+                matching.append(
+                    PulledMessage(message.data, attributes, message.message_id, item.ack_id)
+                )
+                continue
+            dropped.append(item.ack_id)
+            log.debug(
+                "message.filtered_out",
+                subscription=self.subscription,
+                message_id=message.message_id,
+                function=attributes.get("function"),
+            )
+        if dropped:
+            with self._lock:
+                self.dropped += len(dropped)
+        return matching, dropped
 
     def _deliver(self, messages: list[PulledMessage]) -> None:
         if self.batch_handler is not None and messages:
@@ -211,8 +215,8 @@ class FilteredSubscriber:
                 )
                 message.nack()
 
-    def _settle(self, messages: list[PulledMessage]) -> None:
-        acked = [m.ack_id for m in messages if m.acked]
+    def _settle(self, messages: list[PulledMessage], dropped: list[str]) -> None:
+        acked = dropped + [m.ack_id for m in messages if m.acked]
         nacked = [m.ack_id for m in messages if not m.acked]
         try:
             if acked:

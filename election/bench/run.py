@@ -27,6 +27,7 @@ from election.bench.fleet import (
     procfile_commands,
 )
 from election.bench.relay import relay_filter, relay_subscription
+from election.bench.warmup import warm_emulator
 from election.cleanup import drop_namespace
 from election.emulator import Emulator, free_port, is_listening
 from election.provision import SubscriptionSpec, ensure_subscription, ensure_topic
@@ -60,6 +61,8 @@ class BenchOptions:
     scales: list[dict[str, int]] = field(default_factory=lambda: [{"logger": 1, "recorder": 1}])
     floor: bool = True
     fresh_emulator: bool = False
+    #: Messages pumped through the emulator once, before any phase (its JIT warm-up).
+    emulator_warmup: int = 30_000
     limit_s: float = 600.0
 
 
@@ -78,6 +81,13 @@ def run(settings: Settings, options: BenchOptions, progress: Progress) -> list[P
     workdir = Path(tempfile.mkdtemp(prefix="election-bench-"))
     phases = []
     try:
+        if options.emulator_warmup:
+            warm_emulator(
+                dataclasses.replace(settings, emulator_host=host, namespace=f"warm{run_id}"),
+                options.emulator_warmup,
+                lambda done, total: progress("emulator warm-up", done, total),
+                limit_s=options.limit_s,
+            )
         if options.floor:
             phases.append(_floor(settings, host, run_id, options, workdir, progress))
         for n, scale in enumerate(options.scales):

@@ -26,7 +26,18 @@ def bench_env(emulator_host: str) -> dict[str, str]:
 
 def test_bench_measures_the_floor_and_the_system_and_prints_json(emulator_host: str) -> None:
     done = run_election(
-        ["bench", "--machines", "3", "--votes", "30", "--warmup", "10", "--json"],
+        [
+            "bench",
+            "--machines",
+            "3",
+            "--votes",
+            "30",
+            "--warmup",
+            "10",
+            "--emulator-warmup",
+            "500",
+            "--json",
+        ],
         bench_env(emulator_host),
         timeout=300,
     )
@@ -41,11 +52,12 @@ def test_bench_measures_the_floor_and_the_system_and_prints_json(emulator_host: 
     assert {"bridge", "logger", "recorder", "emulator"} <= set(system["cpu_seconds"])
     assert system["service_cpu_ms_per_vote"] > 0
     assert "[" in done.stderr  # the progress bar
+    assert "emulator warm-up" in done.stderr
 
 
 def test_bench_prints_a_table_with_ratios_to_the_floor(emulator_host: str) -> None:
     done = run_election(
-        ["bench", "--machines", "2", "--votes", "10", "--warmup", "0"],
+        ["bench", "--machines", "2", "--votes", "10", "--warmup", "0", "--emulator-warmup", "0"],
         bench_env(emulator_host),
         timeout=300,
     )

@@ -6,6 +6,7 @@ import pickle
 from collections.abc import Mapping
 
 import pytest
+from google.pubsub_v1.types import pubsub
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -734,3 +735,24 @@ def test_arbitrary_text_either_parses_or_raises_a_positioned_syntax_error(text: 
     else:
         assert outcome.source == text
         assert isinstance(outcome.matches({"k": "v"}), bool)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'attributes.function = "result"',
+        "attributes:function",
+        'hasPrefix(attributes.machineID, "m1")',
+        "NOT attributes:absent",
+        'attributes.function != "x" AND attributes.machineID = "m12"',
+        'attributes.function = "other" OR attributes.machineID = "m2"',
+    ],
+)
+def test_a_filter_reads_a_protobuf_attribute_map_as_it_reads_a_dict(text: str) -> None:
+    # Subscribers evaluate filters on the received message's own map, unconverted.
+    message = pubsub.PubsubMessage.pb()(
+        data=b"", attributes={"function": "result", "machineID": "m12"}
+    )
+    parsed = parse_filter(text)
+
+    assert parsed.matches(message.attributes) == parsed.matches(dict(message.attributes))
