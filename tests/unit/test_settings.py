@@ -6,6 +6,7 @@ import dataclasses
 
 import pytest
 
+from actors.worker import dramatiq_environment
 from config import ConfigError, Settings, load_settings
 from config.settings import (
     DEFAULT_BROKER_URL,
@@ -403,3 +404,12 @@ def test_a_postgresql_url_without_host_uses_the_local_socket() -> None:
         {"PUBSUB_EMULATOR_HOST": "127.0.0.1:8085", "DATABASE_URL": "postgresql:///votes"}
     )
     assert settings.database_url == "postgresql:///votes"
+
+
+def test_only_a_redis_broker_makes_dramatiq_poll_fast() -> None:
+    # RabbitMQ pushes messages: a short worker time-out would only wake idle threads.
+    redis_broker = settings(DRAMATIQ_BROKER_URL="redis://127.0.0.1:6379/0", WORKER_POLL_MS="7")
+    rabbitmq_broker = settings(DRAMATIQ_BROKER_URL="amqp://guest:guest@127.0.0.1:5672/")
+
+    assert dramatiq_environment(redis_broker) == {"dramatiq_worker_timeout": "7"}
+    assert dramatiq_environment(rabbitmq_broker) == {}
