@@ -30,6 +30,8 @@ from dramatiq.middleware import (  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
 from election.logs import configure_from_settings, own_stderr  # noqa: E402
 
+#: Seconds a RabbitMQ connection may stay blocked by a resource alarm before it fails.
+BLOCKED_CONNECTION_TIMEOUT_S = 30
 #: Worker heartbeat (Redis broker): a killed worker's messages are requeued after this.
 HEARTBEAT_TIMEOUT_MS = 15_000
 #: Share (per million broker commands) that also look for dead workers. Dramatiq's
@@ -74,9 +76,17 @@ def middleware(settings: Settings) -> list[Middleware]:
 def build_broker(settings: Settings) -> dramatiq.Broker:
     """A broker for ``settings.broker_url``."""
     if settings.broker_kind == "rabbitmq":
-        return RabbitmqBroker(
+        broker = RabbitmqBroker(
             url=settings.broker_url, confirm_delivery=True, middleware=middleware(settings)
         )
+        params = broker.parameters if isinstance(broker.parameters, list) else [broker.parameters]
+        for each in params:
+            # pika waits forever on a connection RabbitMQ blocks (a memory or disk alarm):
+            # an enqueue would hang the bridge silently. Unless the URL says otherwise,
+            # give up after a while; the enqueue then fails and Pub/Sub redelivers.
+            if each.blocked_connection_timeout is None:
+                each.blocked_connection_timeout = BLOCKED_CONNECTION_TIMEOUT_S
+        return broker
     return RedisBroker(
         url=settings.broker_url,
         middleware=middleware(settings),

@@ -21,6 +21,8 @@ def drop_namespace(settings: Settings) -> None:
     """Drop the schema, Redis keys and Dramatiq queues of ``settings.namespace``."""
     database = open_database(settings, max_connections=1)
     with database.connection_context():
+        # A large schema may take longer than the pool's statement time-out to drop.
+        database.execute_sql("SET statement_timeout = 0")
         database.execute_sql(f'DROP SCHEMA IF EXISTS "{settings.database_schema}" CASCADE')
     database.close_all()
     patterns = [f"{settings.namespace}:*"]

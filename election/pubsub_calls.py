@@ -12,6 +12,7 @@ types, so callers handle both alike.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -114,7 +115,8 @@ class PubSubCalls:
         timeout: float,
     ) -> list[str]:
         """Publish ``(data, attributes)`` pairs, in requests of at most 1,000 messages;
-        transient failures are retried within ``timeout``. Returns the message IDs.
+        transient failures are retried, all within ``timeout`` (then DeadlineExceeded).
+        Returns the message IDs.
 
         Like the client library, a retried request may store a message twice; every
         consumer here is idempotent.
@@ -122,12 +124,24 @@ class PubSubCalls:
         wire = [_PubsubMessage(data=data, attributes=attributes) for data, attributes in messages]
         ids: list[str] = []
         metadata = self._header("topic", topic)
-        retry = _PUBLISH_RETRY.with_timeout(timeout)
+        deadline = time.monotonic() + timeout
+
+        def attempt(request: object) -> Any:
+            # Every attempt, and every request of a long list, shares the one deadline.
+            left = max(0.01, deadline - time.monotonic())
+            return self._call(self._publish, request, left, metadata)
+
         for start in range(0, len(wire), MAX_PUBLISH_MESSAGES):
-            request = _PublishRequest(
-                topic=topic, messages=wire[start : start + MAX_PUBLISH_MESSAGES]
-            )
-            response = retry(self._call)(self._publish, request, timeout, metadata)
+            chunk = wire[start : start + MAX_PUBLISH_MESSAGES]
+            request = _PublishRequest(topic=topic, messages=chunk)
+            left = max(0.01, deadline - time.monotonic())
+            try:
+                response = _PUBLISH_RETRY.with_timeout(left)(attempt)(request)
+            except api_exceptions.RetryError as exhausted:
+                # Callers handle the library's call errors; a retry budget running out is one.
+                raise api_exceptions.DeadlineExceeded(  # type: ignore[no-untyped-call]
+                    f"publish not confirmed within {timeout:.0f} s: {exhausted.cause}"
+                ) from exhausted
             ids.extend(response.message_ids)
         return ids
 

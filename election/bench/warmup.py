@@ -9,6 +9,7 @@ than the later ones, and comparisons within one run lean towards the later phase
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 import time
@@ -45,8 +46,8 @@ def warm_emulator(
     drain them all (bounded by ``limit_s``); then delete the topic and subscriptions."""
     name = f"{settings.namespace}-warm-{secrets.token_hex(3)}"
     scratch = _Scratch(settings, name)
-    scratch.create()
     try:
+        scratch.create()
         scratch.pump(messages, progress, time.monotonic() + limit_s)
     finally:
         scratch.delete()
@@ -119,10 +120,17 @@ class _Scratch:
                 self.drained[n] += len(ack_ids)
 
     def delete(self) -> None:
-        for path in self.subscriptions:
-            self.subscriber.delete_subscription(
-                subscription=path, timeout=CALL_TIMEOUT, retry=admin_retry()
-            )
-        self.publisher.delete_topic(topic=self.topic, timeout=CALL_TIMEOUT, retry=admin_retry())
-        self.subscriber.close()
-        self.publisher.transport.close()
+        """Delete what exists of the scratch resources (after a partial create too)."""
+        try:
+            for path in self.subscriptions:
+                with contextlib.suppress(api_exceptions.NotFound):
+                    self.subscriber.delete_subscription(
+                        subscription=path, timeout=CALL_TIMEOUT, retry=admin_retry()
+                    )
+            with contextlib.suppress(api_exceptions.NotFound):
+                self.publisher.delete_topic(
+                    topic=self.topic, timeout=CALL_TIMEOUT, retry=admin_retry()
+                )
+        finally:
+            self.subscriber.close()
+            self.publisher.transport.close()

@@ -6,10 +6,12 @@ import secrets
 import time
 from collections.abc import Iterator
 
+import grpc
 import pytest
 from google.api_core import exceptions as api_exceptions
 
 from config import Settings, load_settings
+from election.emulator import free_port
 from election.pubsub import publisher_client, subscriber_client, subscription_path, topic_path
 from election.pubsub_calls import PubSubCalls
 
@@ -103,3 +105,15 @@ def test_a_call_to_a_missing_subscription_raises_the_library_error(
     calls, _, path = subscription
     with pytest.raises(api_exceptions.NotFound):
         calls.pull(path + "-missing", 10, timeout=5)
+
+
+def test_a_publish_nobody_answers_fails_with_deadline_exceeded_within_its_timeout() -> None:
+    # Nothing listens on this port: every attempt is UNAVAILABLE and retried until the
+    # one deadline; callers catch the library's call errors, so that is what comes out.
+    calls = PubSubCalls(grpc.insecure_channel(f"127.0.0.1:{free_port()}"))
+    started = time.monotonic()
+
+    with pytest.raises(api_exceptions.DeadlineExceeded):
+        calls.publish("projects/p/topics/t", [(b"x", {})], timeout=1.0)
+
+    assert time.monotonic() - started < 5.0
