@@ -108,28 +108,12 @@ class VoterClaims:
         previous = f"{base}{window - 1}:{bucket}".encode()
         return current, previous, (window + 2) * self.window_s
 
-    def claim(
-        self,
-        election_id: str,
-        token: bytes,
-        uuid: str,
-        now: float | None = None,
-        *,
-        client: redis.client.Pipeline | None = None,
-    ) -> Claim:
-        """Claim the voter ``token`` in ``election_id`` for the ballot ``uuid``, atomically.
-
-        With ``client`` a pipeline, the claim is only queued (bulk loads) and the value
-        returned means nothing.
-        """
-        return self.claim_many([(election_id, token, uuid)], now, client=client)[0]
+    def claim(self, election_id: str, token: bytes, uuid: str, now: float | None = None) -> Claim:
+        """Claim the voter ``token`` in ``election_id`` for the ballot ``uuid``, atomically."""
+        return self.claim_many([(election_id, token, uuid)], now)[0]
 
     def claim_many(
-        self,
-        votes: Sequence[tuple[str, bytes, str]],
-        now: float | None = None,
-        *,
-        client: redis.client.Pipeline | None = None,
+        self, votes: Sequence[tuple[str, bytes, str]], now: float | None = None
     ) -> list[Claim]:
         """Claim each ``(election_id, token, uuid)`` in order, in one round trip; each
         claim is atomic, and a later vote of the same voter sees the earlier one."""
@@ -143,9 +127,7 @@ class VoterClaims:
             current, previous, expire_at = self._link_keys(election_id, tag, moment)
             keys += [self.claim_key(election_id, token), current, previous]
             args += [token[BUCKET_BYTES:], tag, token, expire_at]
-        found = self._claim(keys=keys, args=args, client=client)
-        if client is not None:
-            return [Claim.NEW] * len(votes)
+        found = self._claim(keys=keys, args=args)
         return [Claim(int(code)) for code in found]
 
     def _find_link(self, election_id: str, uuid: str) -> tuple[bytes, bytes, bytes] | None:

@@ -93,11 +93,15 @@ class VoteLogger:
             "message_id": message_id,
         }
         if claim is Claim.TAKEN:
-            outbox.append(answer(ballot.machine_id, ballot.uuid, protocol.RESULT_ALREADY_VOTED))
+            outbox.append(
+                protocol.result_message(
+                    ballot.machine_id, ballot.uuid, protocol.RESULT_ALREADY_VOTED
+                )
+            )
             log.info("vote.repeat", **fields)
         elif claim is Claim.RELEASED:
             outbox.append(
-                answer(
+                protocol.result_message(
                     ballot.machine_id,
                     ballot.uuid,
                     f"{protocol.RESULT_REJECTED_PREFIX} this ballot was given up earlier; "
@@ -130,7 +134,7 @@ class VoteLogger:
             return
         freed = self.claims.release(release.election_id, release.uuid)
         self.publisher.publish(
-            answer(
+            protocol.result_message(
                 release.machine_id,
                 release.uuid,
                 f"{protocol.RESULT_REJECTED_PREFIX} not recorded ({release.reason}); "
@@ -163,7 +167,7 @@ class VoteLogger:
             return  # nothing was claimed for it
         self.claims.release(ballot.election_id, ballot.uuid)
         self.publisher.publish(
-            answer(
+            protocol.result_message(
                 ballot.machine_id,
                 ballot.uuid,
                 f"{protocol.RESULT_REJECTED_PREFIX} not processed ({letter.error}); "
@@ -186,7 +190,7 @@ class VoteLogger:
             return
         if claim is Claim.TAKEN:
             self.publisher.publish(
-                answer(
+                protocol.result_message(
                     ballot.machine_id,
                     ballot.uuid,
                     f"{protocol.RESULT_REJECTED_PREFIX} the voter has voted again since",
@@ -196,11 +200,6 @@ class VoteLogger:
             return
         self.publisher.publish(self.record(ballot))
         log.info("replay.forwarded", uuid=ballot.uuid, election_id=ballot.election_id)
-
-
-def answer(machine_id: str, uuid: str, result: str) -> protocol.OutgoingMessage:
-    """The ``result`` message for ballot ``uuid`` of machine ``machine_id``."""
-    return protocol.result_message(machine_id, uuid, result)
 
 
 def reject(

@@ -203,7 +203,7 @@ class VotingMachine:
                 ),
                 timeout=max(timeout, 1.0),
             )
-        except (FutureTimeout, api_exceptions.GoogleAPICallError) as exc:
+        except api_exceptions.GoogleAPICallError as exc:
             # Not confirmed in time: it may still arrive; an answer then is logged as late.
             log.warning("vote.publish_unconfirmed", uuid=uuid, error=type(exc).__name__)
             self.board.give_up(uuid)

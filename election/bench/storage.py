@@ -1,6 +1,6 @@
 """Storage cost: Redis bytes per voter in the dedup store, PostgreSQL bytes per vote.
 
-Voters are loaded through the real claim script (in pipelines, for speed), and Redis'
+Voters are loaded through the real claim script (a batch per call, for speed), and Redis'
 ``used_memory`` is read before and after; ballots are inserted through the real model and
 the table's total size (with indexes) is divided by their number. Everything is created
 under names of its own and removed afterwards.
@@ -60,12 +60,12 @@ def _redis(
     before = _used_memory(client)
     try:
         for start in range(0, voters, BATCH):
-            pipe = client.pipeline(transaction=False)
-            for voter in range(start, min(voters, start + BATCH)):
-                claims.claim(
-                    "1", voter_token(key, "1", str(voter)), uuidlib.uuid4().hex, client=pipe
-                )
-            pipe.execute()
+            claims.claim_many(
+                [
+                    ("1", voter_token(key, "1", str(voter)), uuidlib.uuid4().hex)
+                    for voter in range(start, min(voters, start + BATCH))
+                ]
+            )
             progress("redis voters", min(voters, start + BATCH), voters)
         with_links = _used_memory(client) - before
         for link_key in client.scan_iter(f"{prefix}:l:*", count=1000):

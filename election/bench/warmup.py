@@ -10,6 +10,7 @@ than the later ones, and comparisons within one run lean towards the later phase
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
 import threading
 import time
@@ -60,7 +61,7 @@ class _Scratch:
         self.publisher = publisher_client(settings)
         self.subscriber = subscriber_client(settings)
         self.calls = PubSubCalls.of(self.subscriber)
-        self.topic = f"{topic_path(settings).rsplit('/', 1)[0]}/{name}"
+        self.topic = topic_path(dataclasses.replace(settings, topic=name))
         self.subscriptions = [subscription_path(settings, f"{name}-{n}") for n in range(FAN_OUT)]
         self.drained = [0] * FAN_OUT
         self.lock = threading.Lock()
