@@ -213,6 +213,14 @@ def _parser() -> argparse.ArgumentParser:
         help="worker processes per kind, e.g. logger=2,recorder=2 (default 1 each); give it "
         "more than once to compare scales in the same run",
     )
+    p.add_argument(
+        "--starts",
+        type=_positive_int,
+        default=1,
+        help="fresh starts of every phase, interleaved (default 1). The emulator fixes its "
+        "delivery phases when pulls start, so one start is a coin toss between a one-cycle "
+        "and a two-cycle answer; with several, the best and the median of each are compared",
+    )
     p.add_argument("--no-floor", action="store_true", help="skip the trivial-relay floor")
     p.add_argument(
         "--fresh-emulator",
@@ -544,6 +552,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
         scales=scales,
         floor=not args.no_floor,
         fresh_emulator=args.fresh_emulator,
+        starts=args.starts,
     )
     phases = run(settings, options, bar)
     print(

@@ -16,6 +16,7 @@ control explicit: at most ``threads x batch`` messages are outstanding.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -33,22 +34,33 @@ log = structlog.get_logger(__name__)
 
 #: Seconds one long-polling pull may wait for messages; also bounds how long stop() takes.
 PULL_WAIT_S = 2.0
+#: A subscriber starts pulling at a random point of this period (see ``FilteredSubscriber``).
+START_SPREAD_S = 0.05
 #: Back-off bounds after a failed pull (server restarting, network blip).
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.1, 5.0
 
 
 class PulledMessage:
-    """One received message; the handler must call :meth:`ack` or :meth:`nack`."""
+    """One received message; the handler must call :meth:`ack` or :meth:`nack`.
 
-    __slots__ = ("_settled", "ack_id", "attributes", "data", "message_id")
+    ``publish_time`` is when Pub/Sub accepted it, in seconds since the epoch (server clock).
+    """
+
+    __slots__ = ("_settled", "ack_id", "attributes", "data", "message_id", "publish_time")
 
     def __init__(
-        self, data: bytes, attributes: Mapping[str, str], message_id: str, ack_id: str
+        self,
+        data: bytes,
+        attributes: Mapping[str, str],
+        message_id: str,
+        ack_id: str,
+        publish_time: float = 0.0,
     ) -> None:
         self.data = data
         self.attributes = dict(attributes)
         self.message_id = message_id
         self.ack_id = ack_id
+        self.publish_time = publish_time
         self._settled: bool | None = None
 
     def ack(self) -> None:
@@ -80,6 +92,13 @@ class FilteredSubscriber:
 
     A handler that raises, or returns without settling a message, gets it nacked so
     Pub/Sub redelivers it.
+
+    Its first pull waits ``start_delay_s`` (by default a random point of 50 ms). The
+    emulator answers a waiting pull by polling every 50 ms from when the pull arrived. The
+    bridge's subscriptions, started together, used to poll in step: a message published
+    a few ms after their shared poll then waited nearly 50 ms for the next hop's poll.
+    A random start gives each subscription a phase of its own, as separate processes have.
+    On Cloud Pub/Sub it only delays the start by at most 50 ms.
     """
 
     def __init__(
@@ -92,6 +111,7 @@ class FilteredSubscriber:
         message_filter: Filter | None = None,
         threads: int = 2,
         batch: int = 100,
+        start_delay_s: float | None = None,
     ) -> None:
         self.client = client
         self.calls = PubSubCalls.of(client)
@@ -103,6 +123,9 @@ class FilteredSubscriber:
         self.message_filter = message_filter
         self.threads = threads
         self.batch = batch
+        self.start_delay_s = (
+            random.uniform(0, START_SPREAD_S) if start_delay_s is None else start_delay_s
+        )
         self.dropped = 0
         self.failure: BaseException | None = None
         self._stopping = threading.Event()
@@ -140,6 +163,8 @@ class FilteredSubscriber:
         return self.failure is None and any(w.is_alive() for w in self._workers)
 
     def _pull_loop(self) -> None:
+        if self._stopping.wait(self.start_delay_s):
+            return
         backoff = BACKOFF_MIN_S
         while not self._stopping.is_set():
             try:
@@ -176,8 +201,15 @@ class FilteredSubscriber:
             message = item.message
             attributes = message.attributes
             if self.message_filter.matches(attributes):
+                published = message.publish_time
                 matching.append(
-                    PulledMessage(message.data, attributes, message.message_id, item.ack_id)
+                    PulledMessage(
+                        message.data,
+                        attributes,
+                        message.message_id,
+                        item.ack_id,
+                        published.seconds + published.nanos * 1e-9,
+                    )
                 )
                 continue
             dropped.append(item.ack_id)

@@ -43,6 +43,8 @@ class LoadResult:
     timed_out: int
     seconds: float
     latencies: list[float] = field(default_factory=list)
+    #: For each answer, seconds from its publish (the server's time) to its arrival here.
+    answer_lags: list[float] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -52,6 +54,16 @@ class LoadResult:
     def latency_ms(self, fraction: float) -> float | None:
         ordered = sorted(self.latencies)
         return percentile(ordered, fraction) * 1000 if ordered else None
+
+    def hops_ms(self, fraction: float) -> tuple[float, float] | None:
+        """Percentiles of the two parts of each answer's latency: until the answer was
+        published (the services' hops, or the relays'), and from there to the machine."""
+        if not self.answer_lags:
+            return None
+        before = sorted(t - lag for t, lag in zip(self.latencies, self.answer_lags, strict=True))
+        return percentile(before, fraction) * 1000, percentile(
+            sorted(self.answer_lags), fraction
+        ) * 1000
 
 
 class ClosedLoop:
@@ -173,8 +185,11 @@ class ClosedLoop:
     def _publish(self, votes: list[protocol.OutgoingMessage | None]) -> None:
         self.publisher.publish_many([vote for vote in votes if vote is not None])
 
-    def _finish(self, uuid: str, answer: str | None) -> protocol.OutgoingMessage | None:
-        """Count the answer (``None``: timed out); the machine's next vote, if any."""
+    def _finish(
+        self, uuid: str, answer: str | None, lag: float = 0.0
+    ) -> protocol.OutgoingMessage | None:
+        """Count the answer (``None``: timed out), ``lag`` seconds after its publish; the
+        machine's next vote, if any."""
         now = time.monotonic()
         with self._lock:
             found = self._pending.pop(uuid, None)
@@ -186,6 +201,7 @@ class ClosedLoop:
             else:
                 self._result.answered += 1
                 self._result.latencies.append(now - sent_at)
+                self._result.answer_lags.append(lag)
                 self._result.outcomes[answer] = self._result.outcomes.get(answer, 0) + 1
             finished = self._budget <= 0 and not self._pending
         if finished:
@@ -202,8 +218,10 @@ class ClosedLoop:
     def _on_answers(self, messages: list[PulledMessage]) -> None:
         """Every answer of one pull; the machines' next votes go out in one publish."""
         following = []
+        arrived = time.time()
         for message in messages:
             message.ack()
             body = json.loads(message.data)
-            following.append(self._finish(str(body.get("UUID")), str(body.get("result"))))
+            lag = max(0.0, arrived - message.publish_time)
+            following.append(self._finish(str(body.get("UUID")), str(body.get("result")), lag))
         self._publish(following)

@@ -12,6 +12,7 @@ import threading
 
 import structlog
 
+from bridge.service import PULL_BATCH, PULL_THREADS
 from config import Settings
 from election import protocol
 from election.pubsub import CALL_TIMEOUT, Publisher, subscriber_client, subscription_path
@@ -55,8 +56,8 @@ def run_relay(settings: Settings, hop: int, stop: threading.Event) -> None:
         client,
         subscription_path(settings, relay_subscription(settings, hop)),
         batch_handler=relay,
-        threads=2,
-        batch=100,
+        threads=PULL_THREADS,
+        batch=PULL_BATCH,
     )
     subscriber.start()
     log.info("relay.started", hop=hop)

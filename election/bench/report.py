@@ -8,6 +8,7 @@ from typing import Any, TextIO
 
 from election.bench.run import SERVICE_KINDS, Phase
 from election.bench.storage import StorageCost
+from election.bench.summary import PERCENTILES, compare, summarize
 
 CPU_KINDS = (
     "bridge",
@@ -56,15 +57,15 @@ def _ms(value: float | None) -> str:
 def phases_table(phases: list[Phase]) -> list[str]:
     """The load and CPU figures of each phase, and the system's ratio to the floor."""
     lines = [
-        f"{'phase':<30} {'M':>4} {'votes':>6} {'votes/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
+        f"{'phase':<34} {'M':>4} {'votes':>6} {'votes/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'max ms':>7} {'timeouts':>8} {'svc CPU ms/vote':>16}"
     ]
     for phase in phases:
         load = phase.load
-        kinds = SERVICE_KINDS if phase.name.startswith("system") else ("relay:1", "relay:2")
+        kinds = ("relay:1", "relay:2") if phase.is_floor else SERVICE_KINDS
         per_vote = phase.service_cpu_ms_per_vote(kinds)
         lines.append(
-            f"{phase.name:<30} {load.machines:>4} {load.answered:>6} {load.votes_per_s:>8.1f} "
+            f"{phase.name:<34} {load.machines:>4} {load.answered:>6} {load.votes_per_s:>8.1f} "
             f"{_ms(load.latency_ms(0.5)):>7} {_ms(load.latency_ms(0.95)):>7} "
             f"{_ms(load.latency_ms(0.99)):>7} {_ms(load.latency_ms(1.0)):>7} "
             f"{load.timed_out:>8} {'-' if per_vote is None else f'{per_vote:.2f}':>16}"
@@ -75,32 +76,55 @@ def phases_table(phases: list[Phase]) -> list[str]:
         spent = "  ".join(
             f"{kind}={phase.cpu[kind]:.1f}" for kind in CPU_KINDS if kind in phase.cpu
         )
-        lines.append(f"  {phase.name:<28} {spent}")
-    floor = next((p for p in phases if p.name.startswith("floor")), None)
-    systems = [p for p in phases if p.name.startswith("system")]
-    if systems:
-        lines.append("")
-    for system in systems:
-        if floor and floor.load.votes_per_s:
-            lines.append(
-                f"{system.name} / floor: throughput "
-                f"{system.load.votes_per_s / floor.load.votes_per_s:.2f}"
-                + "".join(
-                    f", p{int(f * 100)} {_ratio(system, floor, f)}" for f in (0.5, 0.95, 0.99)
-                )
-            )
-    for system in systems[1:]:
-        if systems[0].load.votes_per_s:
-            lines.append(
-                f"{system.name} / {systems[0].name}: throughput "
-                f"{system.load.votes_per_s / systems[0].load.votes_per_s:.2f}"
-            )
+        lines.append(f"  {phase.name:<32} {spent}")
+    lines.append("")
+    lines.append(
+        "p50 latency in two parts: until the answer was published (two service or relay "
+        "hops), and the answer's hop to the machine:"
+    )
+    for phase in phases:
+        parts = phase.load.hops_ms(0.5)
+        if parts is not None:
+            lines.append(f"  {phase.name:<32} {parts[0]:.0f} ms + {parts[1]:.0f} ms")
+    lines.extend(_ratio_lines(phases))
     return lines
 
 
-def _ratio(system: Phase, floor: Phase, fraction: float) -> str:
-    ours, base = system.load.latency_ms(fraction), floor.load.latency_ms(fraction)
-    return f"{ours / base:.2f}" if ours and base else "-"
+def _ratio_lines(phases: list[Phase]) -> list[str]:
+    """The summary over several starts, the system's ratios to the floor, and each later
+    scale's to the first one."""
+    summaries = summarize([(phase.kind, phase.load) for phase in phases])
+    lines = [""]
+    starts = max((s.starts for s in summaries), default=1)
+    if starts > 1:
+        lines.append(f"Over {starts} fresh starts of each (best: highest votes/s, lowest ms):")
+        for summary in summaries:
+            for label, figures in (("best", summary.best), ("median", summary.median)):
+                lines.append(
+                    f"  {summary.kind:<32} {label:<6} {figures.votes_per_s:>8.1f} votes/s"
+                    + "".join(
+                        f"  p{int(f * 100)} {_ms(figures.latency_ms[f])}" for f in PERCENTILES
+                    )
+                )
+        lines.append("")
+    for comparison in compare(summaries):
+        base = "floor" if comparison.base.startswith("floor") else comparison.base
+        view = f", {comparison.view} of {starts}" if starts > 1 else ""
+        lines.append(
+            f"{comparison.ours} / {base}{view}: "
+            + ", ".join(f"{key} {_times(value)}" for key, value in comparison.ratios.items())
+        )
+    return lines
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _parts(parts: tuple[float, float] | None) -> dict[str, float] | None:
+    if parts is None:
+        return None
+    return {"until_answer_published": parts[0], "answer_to_machine": parts[1]}
 
 
 def storage_table(cost: StorageCost) -> list[str]:
@@ -118,10 +142,12 @@ def as_json(phases: list[Phase], cost: StorageCost | None) -> dict[str, Any]:
     out: dict[str, Any] = {"phases": []}
     for phase in phases:
         load = phase.load
-        kinds = SERVICE_KINDS if phase.name.startswith("system") else ("relay:1", "relay:2")
+        kinds = ("relay:1", "relay:2") if phase.is_floor else SERVICE_KINDS
         out["phases"].append(
             {
                 "name": phase.name,
+                "kind": phase.kind,
+                "start": phase.start,
                 "machines": load.machines,
                 "sent": load.sent,
                 "answered": load.answered,
@@ -131,11 +157,33 @@ def as_json(phases: list[Phase], cost: StorageCost | None) -> dict[str, Any]:
                 "latency_ms": {
                     f"p{int(f * 100)}": load.latency_ms(f) for f in (0.5, 0.95, 0.99, 1.0)
                 },
+                "latency_parts_ms": {
+                    f"p{int(f * 100)}": _parts(load.hops_ms(f)) for f in (0.5, 0.95, 0.99)
+                },
                 "outcomes": load.outcomes,
                 "cpu_seconds": {kind: round(v, 3) for kind, v in phase.cpu.items()},
                 "service_cpu_ms_per_vote": phase.service_cpu_ms_per_vote(kinds),
             }
         )
+    if phases:
+        summaries = summarize([(phase.kind, phase.load) for phase in phases])
+        out["summary"] = [
+            {
+                "kind": s.kind,
+                "starts": s.starts,
+                **{
+                    view: {
+                        "votes_per_s": round(figures.votes_per_s, 2),
+                        "latency_ms": {
+                            f"p{int(f * 100)}": figures.latency_ms[f] for f in PERCENTILES
+                        },
+                    }
+                    for view, figures in (("best", s.best), ("median", s.median))
+                },
+            }
+            for s in summaries
+        ]
+        out["ratios"] = [c.__dict__ for c in compare(summaries)]
     if cost is not None:
         out["storage"] = cost.__dict__
     return out

@@ -36,13 +36,32 @@ from election.pubsub import CALL_TIMEOUT, publisher_client, subscriber_client
 SERVICE_KINDS = ("bridge", "logger", "recorder")
 
 
+def phase_name(kind: str, start: int, starts: int) -> str:
+    """``kind``, numbered when there are several starts of it."""
+    return kind if starts == 1 else f"{kind} #{start}"
+
+
 @dataclass
 class Phase:
-    """One measured run: the load's figures and CPU seconds by process kind."""
+    """One measured run: the load's figures and CPU seconds by process kind.
 
-    name: str
+    ``kind`` names what ran (the floor, or the system at one scale); ``start`` counts the
+    fresh starts of that kind, from 1.
+    """
+
+    kind: str
     load: LoadResult
     cpu: dict[str, float] = field(default_factory=dict)
+    start: int = 1
+    starts: int = 1
+
+    @property
+    def name(self) -> str:
+        return phase_name(self.kind, self.start, self.starts)
+
+    @property
+    def is_floor(self) -> bool:
+        return self.kind.startswith("floor")
 
     def service_cpu_ms_per_vote(self, kinds: tuple[str, ...]) -> float | None:
         spent = sum(self.cpu.get(kind, 0.0) for kind in kinds)
@@ -63,6 +82,8 @@ class BenchOptions:
     fresh_emulator: bool = False
     #: Messages pumped through the emulator once, before any phase (its JIT warm-up).
     emulator_warmup: int = 30_000
+    #: Fresh starts of every phase (new processes and subscriptions), interleaved.
+    starts: int = 1
     limit_s: float = 600.0
 
 
@@ -88,12 +109,14 @@ def run(settings: Settings, options: BenchOptions, progress: Progress) -> list[P
                 lambda done, total: progress("emulator warm-up", done, total),
                 limit_s=options.limit_s,
             )
-        if options.floor:
-            phases.append(_floor(settings, host, run_id, options, workdir, progress))
-        for n, scale in enumerate(options.scales):
-            phases.append(
-                _system(settings, host, f"{run_id}{n}", scale, options, workdir, progress)
-            )
+        for start in range(1, options.starts + 1):
+            # Interleaved, so that a drift in the machine's load touches every kind alike.
+            if options.floor:
+                phases.append(_floor(settings, host, run_id, start, options, workdir, progress))
+            for n, scale in enumerate(options.scales):
+                phases.append(
+                    _system(settings, host, run_id, start, n, scale, options, workdir, progress)
+                )
     finally:
         if emulator is not None:
             emulator.stop()
@@ -130,13 +153,15 @@ def _environment(settings: Settings, host: str, namespace: str) -> tuple[Setting
 
 
 def _measure(
-    name: str,
+    kind: str,
+    start: int,
     settings: Settings,
     fleet: Fleet,
     first_function: str,
     options: BenchOptions,
     progress: Progress,
 ) -> Phase:
+    name = phase_name(kind, start, options.starts)
     client = subscriber_client(settings)
     loop = ClosedLoop(
         settings,
@@ -166,7 +191,8 @@ def _measure(
     finally:
         loop.close()
         client.close()
-    return Phase(name, load, {kind: cpu_delta(before[kind], after[kind]) for kind in after})
+    cpu = {process: cpu_delta(before[process], after[process]) for process in after}
+    return Phase(kind, load, cpu, start, options.starts)
 
 
 def _processes(fleet: Fleet) -> dict[str, list[int]]:
@@ -185,11 +211,12 @@ def _floor(
     settings: Settings,
     host: str,
     run_id: str,
+    start: int,
     options: BenchOptions,
     workdir: Path,
     progress: Progress,
 ) -> Phase:
-    floor_settings, env = _environment(settings, host, f"floor{run_id}")
+    floor_settings, env = _environment(settings, host, f"floor{run_id}s{start}")
     _provision_pubsub(
         floor_settings,
         [
@@ -202,7 +229,9 @@ def _floor(
         fleet.start(f"relay:{hop}", f"election bench-relay --hop {hop}")
     try:
         fleet.wait_ready()
-        return _measure("floor (2 relays)", floor_settings, fleet, "relay 1", options, progress)
+        return _measure(
+            "floor (2 relays)", start, floor_settings, fleet, "relay 1", options, progress
+        )
     finally:
         fleet.stop()
 
@@ -211,12 +240,14 @@ def _system(
     settings: Settings,
     host: str,
     run_id: str,
+    start: int,
+    n: int,
     scale: dict[str, int],
     options: BenchOptions,
     workdir: Path,
     progress: Progress,
 ) -> Phase:
-    system_settings, env = _environment(settings, host, f"bench{run_id}")
+    system_settings, env = _environment(settings, host, f"bench{run_id}s{start}n{n}")
     commands = procfile_commands()
     fleet = Fleet(env, workdir)
     fleet.start("release", commands["release"])
@@ -231,7 +262,7 @@ def _system(
         fleet.wait_ready()
         label = " ".join(f"{kind}={scale.get(kind, 1)}" for kind in ("logger", "recorder"))
         return _measure(
-            f"system ({label})", system_settings, fleet, "submit vote", options, progress
+            f"system ({label})", start, system_settings, fleet, "submit vote", options, progress
         )
     finally:
         fleet.stop()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 import pytest
 
@@ -24,22 +25,29 @@ def bench_env(emulator_host: str) -> dict[str, str]:
     }
 
 
-def test_bench_measures_the_floor_and_the_system_and_prints_json(emulator_host: str) -> None:
-    done = run_election(
+def small_bench(
+    emulator_host: str,
+    *flags: str,
+    machines: int = 2,
+    votes: int = 10,
+    warmup: int = 0,
+    emulator_warmup: int = 0,
+) -> subprocess.CompletedProcess[str]:
+    """``election bench`` with a few votes, and ``flags``."""
+    return run_election(
         [
             "bench",
-            "--machines",
-            "3",
-            "--votes",
-            "30",
-            "--warmup",
-            "10",
-            "--emulator-warmup",
-            "500",
-            "--json",
+            *("--machines", str(machines), "--votes", str(votes), "--warmup", str(warmup)),
+            *("--emulator-warmup", str(emulator_warmup), *flags),
         ],
         bench_env(emulator_host),
         timeout=300,
+    )
+
+
+def test_bench_measures_the_floor_and_the_system_and_prints_json(emulator_host: str) -> None:
+    done = small_bench(
+        emulator_host, "--json", machines=3, votes=30, warmup=10, emulator_warmup=500
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout)
@@ -48,6 +56,8 @@ def test_bench_measures_the_floor_and_the_system_and_prints_json(emulator_host: 
     for phase in (floor, system):
         assert phase["answered"] == 30 and phase["timed_out"] == 0
         assert phase["latency_ms"]["p50"] > 0
+        parts = phase["latency_parts_ms"]["p50"]
+        assert parts["until_answer_published"] > 0 and parts["answer_to_machine"] >= 0
     assert system["outcomes"] == {"successful": 30}
     assert {"bridge", "logger", "recorder", "emulator"} <= set(system["cpu_seconds"])
     assert system["service_cpu_ms_per_vote"] > 0
@@ -56,14 +66,26 @@ def test_bench_measures_the_floor_and_the_system_and_prints_json(emulator_host: 
 
 
 def test_bench_prints_a_table_with_ratios_to_the_floor(emulator_host: str) -> None:
-    done = run_election(
-        ["bench", "--machines", "2", "--votes", "10", "--warmup", "0", "--emulator-warmup", "0"],
-        bench_env(emulator_host),
-        timeout=300,
-    )
+    done = small_bench(emulator_host)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "votes/s" in done.stdout
     assert "system (logger=1 recorder=1) / floor: throughput" in done.stdout
+
+
+def test_bench_compares_best_and_median_of_several_fresh_starts(emulator_host: str) -> None:
+    done = small_bench(emulator_host, "--starts", "2", "--json")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert [(p["kind"].split()[0], p["start"]) for p in report["phases"]] == [
+        ("floor", 1),
+        ("system", 1),
+        ("floor", 2),
+        ("system", 2),
+    ]
+    assert all(p["answered"] == 10 for p in report["phases"])
+    assert [s["starts"] for s in report["summary"]] == [2, 2]
+    assert [r["view"] for r in report["ratios"]] == ["best", "median"]
+    assert all(r["ratios"]["throughput"] > 0 for r in report["ratios"])
 
 
 def test_bench_storage_mode_reports_bytes_per_voter_and_per_vote(emulator_host: str) -> None:

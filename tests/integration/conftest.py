@@ -1,8 +1,10 @@
-"""Fixtures for tests against the machine's real PostgreSQL: a schema per test."""
+"""Fixtures for tests against the machine's real PostgreSQL (a schema per test) and the
+emulator (a topic and subscription per test)."""
 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 import uuid as uuidlib
 from collections.abc import Iterator
 
@@ -10,8 +12,10 @@ import pytest
 from playhouse.pool import PooledPostgresqlDatabase
 
 from actors.recording import VoteRecorder
-from config import load_settings
+from config import Settings, load_settings
 from election.models import create_schema, open_database
+from election.pubsub import publisher_client, subscriber_client, subscription_path, topic_path
+from election.pubsub_calls import PubSubCalls
 from election.signing import Signer, Verifier
 from tests.support.fakes import KeepingDeadLetters, RecordingPublisher
 
@@ -54,3 +58,34 @@ def recorder(
         publisher,
         letters,
     )
+
+
+#: The ack deadline of the test subscription: an unacked message comes back after it.
+ACK_DEADLINE_S = 10
+
+
+@pytest.fixture
+def settings(emulator_host: str) -> Settings:
+    name = f"calls{secrets.token_hex(4)}"
+    return load_settings(
+        {
+            "PUBSUB_EMULATOR_HOST": emulator_host,
+            "GOOGLE_CLOUD_PROJECT": "election-test",
+            "ELECTION_TOPIC": name,
+        }
+    )
+
+
+@pytest.fixture
+def subscription(settings: Settings) -> Iterator[tuple[PubSubCalls, str, str]]:
+    publisher, subscriber = publisher_client(settings), subscriber_client(settings)
+    topic = topic_path(settings)
+    path = subscription_path(settings, f"{settings.topic}-sub")
+    publisher.create_topic(name=topic, timeout=30)
+    subscriber.create_subscription(
+        name=path, topic=topic, ack_deadline_seconds=ACK_DEADLINE_S, timeout=30
+    )
+    yield PubSubCalls.of(subscriber), topic, path
+    subscriber.delete_subscription(subscription=path, timeout=30)
+    publisher.delete_topic(topic=topic, timeout=30)
+    subscriber.close()

@@ -2,48 +2,15 @@
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections.abc import Iterator
 
 import grpc
 import pytest
 from google.api_core import exceptions as api_exceptions
 
-from config import Settings, load_settings
 from election.emulator import free_port
-from election.pubsub import publisher_client, subscriber_client, subscription_path, topic_path
 from election.pubsub_calls import PubSubCalls
-
-#: The ack deadline of the test subscription: an unacked message comes back after it.
-ACK_DEADLINE_S = 10
-
-
-@pytest.fixture
-def settings(emulator_host: str) -> Settings:
-    name = f"calls{secrets.token_hex(4)}"
-    return load_settings(
-        {
-            "PUBSUB_EMULATOR_HOST": emulator_host,
-            "GOOGLE_CLOUD_PROJECT": "election-test",
-            "ELECTION_TOPIC": name,
-        }
-    )
-
-
-@pytest.fixture
-def subscription(settings: Settings) -> Iterator[tuple[PubSubCalls, str, str]]:
-    publisher, subscriber = publisher_client(settings), subscriber_client(settings)
-    topic = topic_path(settings)
-    path = subscription_path(settings, f"{settings.topic}-sub")
-    publisher.create_topic(name=topic, timeout=30)
-    subscriber.create_subscription(
-        name=path, topic=topic, ack_deadline_seconds=ACK_DEADLINE_S, timeout=30
-    )
-    yield PubSubCalls.of(subscriber), topic, path
-    subscriber.delete_subscription(subscription=path, timeout=30)
-    publisher.delete_topic(topic=topic, timeout=30)
-    subscriber.close()
+from tests.integration.conftest import ACK_DEADLINE_S
 
 
 def pull_all(calls: PubSubCalls, path: str, want: int, within_s: float = 10.0) -> list[object]:

@@ -1,0 +1,91 @@
+"""FilteredSubscriber against the real emulator: its start delay and what it hands over."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from google.cloud import pubsub_v1
+
+from config import Settings
+from election.filters import parse_filter
+from election.pubsub import subscriber_client
+from election.pubsub_calls import PubSubCalls
+from election.subscriber import START_SPREAD_S, FilteredSubscriber, PulledMessage
+
+
+def start_collecting(
+    client: pubsub_v1.SubscriberClient, path: str, start_delay_s: float | None
+) -> tuple[FilteredSubscriber, list[tuple[float, PulledMessage]], threading.Event]:
+    arrived: list[tuple[float, PulledMessage]] = []
+    first = threading.Event()
+
+    def collect(messages: list[PulledMessage]) -> None:
+        for message in messages:
+            arrived.append((time.monotonic(), message))
+            message.ack()
+        first.set()
+
+    subscriber = FilteredSubscriber(
+        client,
+        path,
+        batch_handler=collect,
+        message_filter=parse_filter(""),
+        start_delay_s=start_delay_s,
+    )
+    return subscriber, arrived, first
+
+
+def test_a_subscriber_pulls_nothing_before_its_start_delay(
+    settings: Settings, subscription: tuple[PubSubCalls, str, str]
+) -> None:
+    calls, topic, path = subscription
+    calls.publish(topic, [(b"waiting", {"function": "a"})], 10)
+    client = subscriber_client(settings)
+    subscriber, arrived, first = start_collecting(client, path, start_delay_s=0.5)
+    started = time.monotonic()
+    subscriber.start()
+    try:
+        assert first.wait(10), "the message never arrived"
+    finally:
+        subscriber.stop()
+    # Without the delay the waiting message comes back from the first pull, in a few ms.
+    assert arrived[0][0] - started >= 0.5
+
+
+def test_a_subscriber_stopped_during_its_start_delay_stops_at_once(
+    settings: Settings, subscription: tuple[PubSubCalls, str, str]
+) -> None:
+    _, _, path = subscription
+    subscriber, _, _ = start_collecting(subscriber_client(settings), path, start_delay_s=30)
+    subscriber.start()
+    began = time.monotonic()
+    subscriber.stop(timeout=10)
+    assert time.monotonic() - began < 5
+    assert not subscriber.running
+
+
+def test_default_start_delays_fall_at_random_within_the_emulators_poll_period(
+    settings: Settings, subscription: tuple[PubSubCalls, str, str]
+) -> None:
+    _, _, path = subscription
+    client = subscriber_client(settings)
+    delays = {start_collecting(client, path, None)[0].start_delay_s for _ in range(20)}
+    assert all(0 <= delay <= START_SPREAD_S for delay in delays)
+    assert len(delays) > 1
+
+
+def test_a_pulled_message_carries_its_publish_time(
+    settings: Settings, subscription: tuple[PubSubCalls, str, str]
+) -> None:
+    calls, topic, path = subscription
+    before = time.time()
+    calls.publish(topic, [(b"stamped", {"function": "a"})], 10)
+    subscriber, arrived, first = start_collecting(subscriber_client(settings), path, 0.0)
+    subscriber.start()
+    try:
+        assert first.wait(10), "the message never arrived"
+    finally:
+        subscriber.stop()
+    # The emulator stamps in whole milliseconds, on this machine's clock.
+    assert before - 0.002 <= arrived[0][1].publish_time <= time.time()
