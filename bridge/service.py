@@ -1,4 +1,8 @@
-"""The bridge process: one :class:`FilteredSubscriber` per route, started and stopped together."""
+"""The bridge process: one :class:`FilteredSubscriber` per route, started and stopped together.
+
+Flow control is the subscriber's default (``election.subscriber.THREADS`` pulling threads
+of ``BATCH`` messages each per subscription); the bench's relays use the same.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,6 @@ from election.pubsub import subscriber_client, subscription_path
 from election.subscriber import FilteredSubscriber
 
 log = structlog.get_logger(__name__)
-
-#: Flow control: pulling threads per subscription, and messages per pull. At most
-#: PULL_THREADS x PULL_BATCH messages of a subscription are outstanding at once.
-PULL_THREADS = 2
-PULL_BATCH = 100
 
 
 class Bridge:
@@ -32,8 +31,6 @@ class Bridge:
                 self.client,
                 subscription_path(settings, route.subscription),
                 batch_handler=route.forward_batch,
-                threads=PULL_THREADS,
-                batch=PULL_BATCH,
             )
             for route in routes
         ]

@@ -217,9 +217,10 @@ def _parser() -> argparse.ArgumentParser:
         "--starts",
         type=_positive_int,
         default=1,
-        help="fresh starts of every phase, interleaved (default 1). The emulator fixes its "
-        "delivery phases when pulls start, so one start is a coin toss between a one-cycle "
-        "and a two-cycle answer; with several, the best and the median of each are compared",
+        help="fresh starts of every phase, interleaved (default 1; an odd number gives a true "
+        "median). The emulator fixes its delivery phases when pulls start, so one start is a "
+        "coin toss between a one-cycle and a two-cycle answer; with several, the best and "
+        "the median of each are compared",
     )
     p.add_argument("--no-floor", action="store_true", help="skip the trivial-relay floor")
     p.add_argument(

@@ -34,6 +34,10 @@ log = structlog.get_logger(__name__)
 
 #: Seconds one long-polling pull may wait for messages; also bounds how long stop() takes.
 PULL_WAIT_S = 2.0
+#: Flow control: pulling threads per subscription, and messages per pull. At most
+#: THREADS x BATCH messages of a subscription are outstanding at once.
+THREADS = 2
+BATCH = 100
 #: A subscriber starts pulling at a random point of this period (see ``FilteredSubscriber``).
 START_SPREAD_S = 0.05
 #: Back-off bounds after a failed pull (server restarting, network blip).
@@ -43,7 +47,8 @@ BACKOFF_MIN_S, BACKOFF_MAX_S = 0.1, 5.0
 class PulledMessage:
     """One received message; the handler must call :meth:`ack` or :meth:`nack`.
 
-    ``publish_time`` is when Pub/Sub accepted it, in seconds since the epoch (server clock).
+    ``publish_time`` is when Pub/Sub accepted it, in seconds since the epoch on the
+    server's clock (``None`` if the message carried no stamp).
     """
 
     __slots__ = ("_settled", "ack_id", "attributes", "data", "message_id", "publish_time")
@@ -54,7 +59,7 @@ class PulledMessage:
         attributes: Mapping[str, str],
         message_id: str,
         ack_id: str,
-        publish_time: float = 0.0,
+        publish_time: float | None = None,
     ) -> None:
         self.data = data
         self.attributes = dict(attributes)
@@ -109,8 +114,8 @@ class FilteredSubscriber:
         *,
         batch_handler: BatchHandler | None = None,
         message_filter: Filter | None = None,
-        threads: int = 2,
-        batch: int = 100,
+        threads: int = THREADS,
+        batch: int = BATCH,
         start_delay_s: float | None = None,
     ) -> None:
         self.client = client
@@ -201,14 +206,11 @@ class FilteredSubscriber:
             message = item.message
             attributes = message.attributes
             if self.message_filter.matches(attributes):
-                published = message.publish_time
+                stamp = message.publish_time
+                published = stamp.seconds + stamp.nanos * 1e-9 if stamp.seconds else None
                 matching.append(
                     PulledMessage(
-                        message.data,
-                        attributes,
-                        message.message_id,
-                        item.ack_id,
-                        published.seconds + published.nanos * 1e-9,
+                        message.data, attributes, message.message_id, item.ack_id, published
                     )
                 )
                 continue

@@ -43,8 +43,9 @@ class LoadResult:
     timed_out: int
     seconds: float
     latencies: list[float] = field(default_factory=list)
-    #: For each answer, seconds from its publish (the server's time) to its arrival here.
-    answer_lags: list[float] = field(default_factory=list)
+    #: For each answer, seconds from its publish (the server's stamp, read on this
+    #: machine's clock: the emulator runs here) to its arrival; ``None`` if unstamped.
+    answer_lags: list[float | None] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -56,14 +57,23 @@ class LoadResult:
         return percentile(ordered, fraction) * 1000 if ordered else None
 
     def hops_ms(self, fraction: float) -> tuple[float, float] | None:
-        """Percentiles of the two parts of each answer's latency: until the answer was
-        published (the services' hops, or the relays'), and from there to the machine."""
-        if not self.answer_lags:
+        """Where the answers around this percentile spent their time, in ms: the mean time
+        until the answer was published (the services' hops, or the relays'), and the mean
+        time from there to the machine. The two add up to their mean latency."""
+        timed = sorted(
+            (total, lag)
+            for total, lag in zip(self.latencies, self.answer_lags, strict=True)
+            if lag is not None
+        )
+        if not timed:
             return None
-        before = sorted(t - lag for t, lag in zip(self.latencies, self.answer_lags, strict=True))
-        return percentile(before, fraction) * 1000, percentile(
-            sorted(self.answer_lags), fraction
-        ) * 1000
+        # The answers ranked within 5% of ``fraction``: one at least.
+        low = min(int(len(timed) * max(0.0, fraction - 0.05)), len(timed) - 1)
+        high = max(low + 1, int(len(timed) * min(1.0, fraction + 0.05)))
+        window = timed[low:high]
+        lag_ms = sum(lag for _, lag in window) * 1000 / len(window)
+        total_ms = sum(total for total, _ in window) * 1000 / len(window)
+        return total_ms - lag_ms, lag_ms
 
 
 class ClosedLoop:
@@ -186,11 +196,10 @@ class ClosedLoop:
         self.publisher.publish_many([vote for vote in votes if vote is not None])
 
     def _finish(
-        self, uuid: str, answer: str | None, lag: float = 0.0
+        self, uuid: str, answer: str | None, now: float, lag: float | None = None
     ) -> protocol.OutgoingMessage | None:
-        """Count the answer (``None``: timed out), ``lag`` seconds after its publish; the
-        machine's next vote, if any."""
-        now = time.monotonic()
+        """Count the answer (``None``: timed out) that arrived at ``now`` (monotonic), ``lag``
+        seconds after its publish; the machine's next vote, if any."""
         with self._lock:
             found = self._pending.pop(uuid, None)
             if found is None or self._result is None:
@@ -213,15 +222,17 @@ class ClosedLoop:
         cutoff = time.monotonic() - self.timeout_s
         with self._lock:
             late = [uuid for uuid, (_, sent) in self._pending.items() if sent < cutoff]
-        self._publish([self._finish(uuid, None) for uuid in late])
+        now = time.monotonic()
+        self._publish([self._finish(uuid, None, now) for uuid in late])
 
     def _on_answers(self, messages: list[PulledMessage]) -> None:
         """Every answer of one pull; the machines' next votes go out in one publish."""
         following = []
-        arrived = time.time()
+        # One arrival time for the whole pull: the work below is the driver's, not a hop's.
+        now, wall = time.monotonic(), time.time()
         for message in messages:
             message.ack()
             body = json.loads(message.data)
-            lag = max(0.0, arrived - message.publish_time)
-            following.append(self._finish(str(body.get("UUID")), str(body.get("result")), lag))
+            lag = None if message.publish_time is None else wall - message.publish_time
+            following.append(self._finish(str(body.get("UUID")), str(body.get("result")), now, lag))
         self._publish(following)

@@ -12,7 +12,6 @@ import threading
 
 import structlog
 
-from bridge.service import PULL_BATCH, PULL_THREADS
 from config import Settings
 from election import protocol
 from election.pubsub import CALL_TIMEOUT, Publisher, subscriber_client, subscription_path
@@ -55,9 +54,7 @@ def run_relay(settings: Settings, hop: int, stop: threading.Event) -> None:
     subscriber = FilteredSubscriber(
         client,
         subscription_path(settings, relay_subscription(settings, hop)),
-        batch_handler=relay,
-        threads=PULL_THREADS,
-        batch=PULL_BATCH,
+        batch_handler=relay,  # and the bridge's flow control: the subscriber's defaults
     )
     subscriber.start()
     log.info("relay.started", hop=hop)

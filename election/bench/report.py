@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from typing import Any, TextIO
 
 from election.bench.run import SERVICE_KINDS, Phase
 from election.bench.storage import StorageCost
-from election.bench.summary import PERCENTILES, compare, summarize
+from election.bench.summary import PERCENTILES, compare, is_floor, summarize
 
 CPU_KINDS = (
     "bridge",
@@ -55,64 +56,81 @@ def _ms(value: float | None) -> str:
 
 
 def phases_table(phases: list[Phase]) -> list[str]:
-    """The load and CPU figures of each phase, and the system's ratio to the floor."""
+    """The load and CPU figures of each phase, where its p50 went, the summary over
+    several starts, and the ratios (the system's to the floor, later scales' to the first)."""
     lines = [
         f"{'phase':<34} {'M':>4} {'votes':>6} {'votes/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
         f"{'p99 ms':>7} {'max ms':>7} {'timeouts':>8} {'svc CPU ms/vote':>16}"
     ]
     for phase in phases:
         load = phase.load
-        kinds = ("relay:1", "relay:2") if phase.is_floor else SERVICE_KINDS
-        per_vote = phase.service_cpu_ms_per_vote(kinds)
+        per_vote = phase.service_cpu_ms_per_vote(_service_kinds(phase))
         lines.append(
             f"{phase.name:<34} {load.machines:>4} {load.answered:>6} {load.votes_per_s:>8.1f} "
             f"{_ms(load.latency_ms(0.5)):>7} {_ms(load.latency_ms(0.95)):>7} "
             f"{_ms(load.latency_ms(0.99)):>7} {_ms(load.latency_ms(1.0)):>7} "
             f"{load.timed_out:>8} {'-' if per_vote is None else f'{per_vote:.2f}':>16}"
         )
-    lines.append("")
-    lines.append("CPU seconds by process kind during the measured run:")
-    for phase in phases:
-        spent = "  ".join(
-            f"{kind}={phase.cpu[kind]:.1f}" for kind in CPU_KINDS if kind in phase.cpu
-        )
-        lines.append(f"  {phase.name:<32} {spent}")
-    lines.append("")
-    lines.append(
-        "p50 latency in two parts: until the answer was published (two service or relay "
-        "hops), and the answer's hop to the machine:"
-    )
-    for phase in phases:
-        parts = phase.load.hops_ms(0.5)
-        if parts is not None:
-            lines.append(f"  {phase.name:<32} {parts[0]:.0f} ms + {parts[1]:.0f} ms")
-    lines.extend(_ratio_lines(phases))
+    sections = [
+        ["CPU seconds by process kind during the measured run:"]
+        + [
+            f"  {phase.name:<32} "
+            + "  ".join(f"{kind}={phase.cpu[kind]:.1f}" for kind in CPU_KINDS if kind in phase.cpu)
+            for phase in phases
+        ],
+        _parts_lines(phases),
+        _summary_lines(phases),
+        _comparison_lines(phases),
+    ]
+    for section in sections:
+        if section:
+            lines += ["", *section]
     return lines
 
 
-def _ratio_lines(phases: list[Phase]) -> list[str]:
-    """The summary over several starts, the system's ratios to the floor, and each later
-    scale's to the first one."""
+def _service_kinds(phase: Phase) -> tuple[str, ...]:
+    return ("relay:1", "relay:2") if phase.is_floor else SERVICE_KINDS
+
+
+def _parts_lines(phases: list[Phase]) -> list[str]:
+    parts = [(phase.name, phase.load.hops_ms(0.5)) for phase in phases]
+    if all(split is None for _, split in parts):
+        return []
+    return [
+        "Where the p50 went (answers around the p50, mean of each part): the two service "
+        "or relay hops until the answer was published, then the answer's hop to the machine:"
+    ] + [
+        f"  {name:<32} {split[0]:.0f} ms + {split[1]:.0f} ms"
+        for name, split in parts
+        if split is not None
+    ]
+
+
+def _summary_lines(phases: list[Phase]) -> list[str]:
     summaries = summarize([(phase.kind, phase.load) for phase in phases])
-    lines = [""]
     starts = max((s.starts for s in summaries), default=1)
-    if starts > 1:
-        lines.append(f"Over {starts} fresh starts of each (best: highest votes/s, lowest ms):")
-        for summary in summaries:
-            for label, figures in (("best", summary.best), ("median", summary.median)):
-                lines.append(
-                    f"  {summary.kind:<32} {label:<6} {figures.votes_per_s:>8.1f} votes/s"
-                    + "".join(
-                        f"  p{int(f * 100)} {_ms(figures.latency_ms[f])}" for f in PERCENTILES
-                    )
-                )
-        lines.append("")
+    if starts == 1:
+        return []
+    lines = [f"Over {starts} fresh starts of each (best: highest votes/s, lowest ms):"]
+    for summary in summaries:
+        for label, figures in (("best", summary.best), ("median", summary.median)):
+            lines.append(
+                f"  {summary.kind:<32} {label:<6} {figures.votes_per_s:>8.1f} votes/s"
+                + "".join(f"  p{int(f * 100)} {_ms(figures.latency_ms[f])}" for f in PERCENTILES)
+            )
+    return lines
+
+
+def _comparison_lines(phases: list[Phase]) -> list[str]:
+    summaries = summarize([(phase.kind, phase.load) for phase in phases])
+    starts = max((s.starts for s in summaries), default=1)
+    lines = []
     for comparison in compare(summaries):
-        base = "floor" if comparison.base.startswith("floor") else comparison.base
+        base = "floor" if is_floor(comparison.base) else comparison.base
         view = f", {comparison.view} of {starts}" if starts > 1 else ""
         lines.append(
             f"{comparison.ours} / {base}{view}: "
-            + ", ".join(f"{key} {_times(value)}" for key, value in comparison.ratios.items())
+            + ", ".join(f"{key} {_times(value)}" for key, value in comparison.ratio.items())
         )
     return lines
 
@@ -142,7 +160,6 @@ def as_json(phases: list[Phase], cost: StorageCost | None) -> dict[str, Any]:
     out: dict[str, Any] = {"phases": []}
     for phase in phases:
         load = phase.load
-        kinds = ("relay:1", "relay:2") if phase.is_floor else SERVICE_KINDS
         out["phases"].append(
             {
                 "name": phase.name,
@@ -162,28 +179,25 @@ def as_json(phases: list[Phase], cost: StorageCost | None) -> dict[str, Any]:
                 },
                 "outcomes": load.outcomes,
                 "cpu_seconds": {kind: round(v, 3) for kind, v in phase.cpu.items()},
-                "service_cpu_ms_per_vote": phase.service_cpu_ms_per_vote(kinds),
+                "service_cpu_ms_per_vote": phase.service_cpu_ms_per_vote(_service_kinds(phase)),
             }
         )
-    if phases:
-        summaries = summarize([(phase.kind, phase.load) for phase in phases])
-        out["summary"] = [
-            {
-                "kind": s.kind,
-                "starts": s.starts,
-                **{
-                    view: {
-                        "votes_per_s": round(figures.votes_per_s, 2),
-                        "latency_ms": {
-                            f"p{int(f * 100)}": figures.latency_ms[f] for f in PERCENTILES
-                        },
-                    }
-                    for view, figures in (("best", s.best), ("median", s.median))
-                },
-            }
-            for s in summaries
-        ]
-        out["ratios"] = [c.__dict__ for c in compare(summaries)]
+    summaries = summarize([(phase.kind, phase.load) for phase in phases])
+    out["summary"] = [
+        {
+            "kind": s.kind,
+            "starts": s.starts,
+            **{
+                view: {
+                    "votes_per_s": round(figures.votes_per_s, 2),
+                    "latency_ms": {f"p{int(f * 100)}": figures.latency_ms[f] for f in PERCENTILES},
+                }
+                for view, figures in (("best", s.best), ("median", s.median))
+            },
+        }
+        for s in summaries
+    ]
+    out["comparisons"] = [dataclasses.asdict(c) for c in compare(summaries)]
     if cost is not None:
         out["storage"] = cost.__dict__
     return out

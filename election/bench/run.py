@@ -1,9 +1,10 @@
-"""One benchmark run: the emulator's floor (trivial relays), then the system, same load.
+"""One benchmark run: the emulator's floor (trivial relays) and the system, same load,
+each as many times as there are fresh starts.
 
-Both phases share one emulator and the same driver, machine count and vote count; each
-gets a topic of its own and a warm-up (a freshly started emulator is slow for its first
-thousand or so messages). CPU seconds are read from the kernel for every process kind
-before and after each measured run.
+Every phase shares one emulator and the same machine count and vote count; each gets
+processes, a topic and subscriptions of its own and a warm-up (a freshly started emulator
+is slow for its first thousand or so messages). CPU seconds are read from the kernel for
+every process kind before and after each measured run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from election.bench.fleet import (
     procfile_commands,
 )
 from election.bench.relay import relay_filter, relay_subscription
+from election.bench.summary import FLOOR_KIND, is_floor
 from election.bench.warmup import warm_emulator
 from election.cleanup import drop_namespace
 from election.emulator import Emulator, free_port, is_listening
@@ -57,11 +59,13 @@ class Phase:
 
     @property
     def name(self) -> str:
+        """The kind, numbered when there are several starts."""
         return phase_name(self.kind, self.start, self.starts)
 
     @property
     def is_floor(self) -> bool:
-        return self.kind.startswith("floor")
+        """Whether this is the trivial-relay floor."""
+        return is_floor(self.kind)
 
     def service_cpu_ms_per_vote(self, kinds: tuple[str, ...]) -> float | None:
         spent = sum(self.cpu.get(kind, 0.0) for kind in kinds)
@@ -91,7 +95,8 @@ Progress = Callable[[str, int, int], None]
 
 
 def run(settings: Settings, options: BenchOptions, progress: Progress) -> list[Phase]:
-    """Measure the floor (unless told not to) and the system; return both phases."""
+    """Measure the floor (unless told not to) and the system at each scale, once per
+    fresh start; return every phase in the order run."""
     emulator: Emulator | None = None
     host = settings.emulator_host
     if options.fresh_emulator or host is None or not is_listening(*_split(host)):
@@ -110,12 +115,26 @@ def run(settings: Settings, options: BenchOptions, progress: Progress) -> list[P
                 limit_s=options.limit_s,
             )
         for start in range(1, options.starts + 1):
-            # Interleaved, so that a drift in the machine's load touches every kind alike.
-            if options.floor:
-                phases.append(_floor(settings, host, run_id, start, options, workdir, progress))
-            for n, scale in enumerate(options.scales):
+            # Interleaved, and every other start in reverse, so that a drift in the
+            # machine's load touches every kind alike.
+            order: list[int | None] = ([None] if options.floor else []) + list(
+                range(len(options.scales))
+            )
+            for n in order if start % 2 else reversed(order):
                 phases.append(
-                    _system(settings, host, run_id, start, n, scale, options, workdir, progress)
+                    _floor(settings, host, run_id, start, options, workdir, progress)
+                    if n is None
+                    else _system(
+                        settings,
+                        host,
+                        run_id,
+                        start,
+                        n,
+                        options.scales[n],
+                        options,
+                        workdir,
+                        progress,
+                    )
                 )
     finally:
         if emulator is not None:
@@ -229,9 +248,7 @@ def _floor(
         fleet.start(f"relay:{hop}", f"election bench-relay --hop {hop}")
     try:
         fleet.wait_ready()
-        return _measure(
-            "floor (2 relays)", start, floor_settings, fleet, "relay 1", options, progress
-        )
+        return _measure(FLOOR_KIND, start, floor_settings, fleet, "relay 1", options, progress)
     finally:
         fleet.stop()
 

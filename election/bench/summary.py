@@ -9,6 +9,7 @@ start is a coin toss; the best and the median of several fresh starts are figure
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,13 @@ from election.bench.driver import LoadResult
 
 #: The latency percentiles every summary and ratio reports.
 PERCENTILES = (0.5, 0.95, 0.99)
+#: The phase kind of the trivial-relay floor; every other kind is the system at a scale.
+FLOOR_KIND = "floor (2 relays)"
+
+
+def is_floor(kind: str) -> bool:
+    """Whether ``kind`` names the floor."""
+    return kind == FLOOR_KIND
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,7 @@ class Figures:
 
     @classmethod
     def of(cls, load: LoadResult) -> Figures:
+        """The figures of one run."""
         return cls(load.votes_per_s, {f: load.latency_ms(f) for f in PERCENTILES})
 
     def ratio_to(self, base: Figures) -> dict[str, float | None]:
@@ -49,6 +58,8 @@ class KindSummary:
     starts: int
     #: Highest throughput and lowest of each percentile, each taken on its own.
     best: Figures
+    #: The middle start's figures, each taken on its own; of an even number of starts,
+    #: the worse of the two in the middle. A start without answers counts as the worst.
     median: Figures
 
 
@@ -62,7 +73,7 @@ def summarize(kinds_and_loads: Sequence[tuple[str, LoadResult]]) -> list[KindSum
             kind,
             len(runs),
             _combine(runs, max, min),
-            _combine(runs, statistics.median, statistics.median),
+            _combine(runs, statistics.median_low, statistics.median_high),
         )
         for kind, runs in grouped.items()
     ]
@@ -74,26 +85,29 @@ def _combine(
     latency: Callable[[list[float]], float],
 ) -> Figures:
     def over(fraction: float) -> float | None:
-        values = [v for r in runs if (v := r.latency_ms[fraction]) is not None]
-        return latency(values) if values else None
+        # A start without answers has no latency: the worst of all, not a missing one.
+        values = [math.inf if (v := r.latency_ms[fraction]) is None else v for r in runs]
+        combined = latency(values)
+        return None if math.isinf(combined) else combined
 
     return Figures(throughput([r.votes_per_s for r in runs]), {f: over(f) for f in PERCENTILES})
 
 
 @dataclass(frozen=True)
 class Comparison:
-    """One ratio line: ``ours`` over ``base`` on the best (or the median) of their starts."""
+    """``ours`` over ``base`` on the best (or the median) of their starts: ``throughput``
+    and ``p50``/``p95``/``p99`` ratios."""
 
     ours: str
     base: str
     view: str
-    ratios: dict[str, float | None]
+    ratio: dict[str, float | None]
 
 
 def compare(summaries: Sequence[KindSummary]) -> list[Comparison]:
     """Each system kind over the floor, then each later scale over the first one."""
-    floor = next((s for s in summaries if s.kind.startswith("floor")), None)
-    systems = [s for s in summaries if not s.kind.startswith("floor")]
+    floor = next((s for s in summaries if is_floor(s.kind)), None)
+    systems = [s for s in summaries if not is_floor(s.kind)]
     pairs = [(system, floor) for system in systems if floor] + [
         (system, systems[0]) for system in systems[1:]
     ]

@@ -57,7 +57,7 @@ def test_bench_measures_the_floor_and_the_system_and_prints_json(emulator_host: 
         assert phase["answered"] == 30 and phase["timed_out"] == 0
         assert phase["latency_ms"]["p50"] > 0
         parts = phase["latency_parts_ms"]["p50"]
-        assert parts["until_answer_published"] > 0 and parts["answer_to_machine"] >= 0
+        assert parts["until_answer_published"] > 0 and parts["answer_to_machine"] > 0
     assert system["outcomes"] == {"successful": 30}
     assert {"bridge", "logger", "recorder", "emulator"} <= set(system["cpu_seconds"])
     assert system["service_cpu_ms_per_vote"] > 0
@@ -79,13 +79,13 @@ def test_bench_compares_best_and_median_of_several_fresh_starts(emulator_host: s
     assert [(p["kind"].split()[0], p["start"]) for p in report["phases"]] == [
         ("floor", 1),
         ("system", 1),
+        ("system", 2),  # every other start runs in reverse
         ("floor", 2),
-        ("system", 2),
     ]
     assert all(p["answered"] == 10 for p in report["phases"])
     assert [s["starts"] for s in report["summary"]] == [2, 2]
-    assert [r["view"] for r in report["ratios"]] == ["best", "median"]
-    assert all(r["ratios"]["throughput"] > 0 for r in report["ratios"])
+    assert [c["view"] for c in report["comparisons"]] == ["best", "median"]
+    assert all(c["ratio"]["throughput"] > 0 for c in report["comparisons"])
 
 
 def test_bench_storage_mode_reports_bytes_per_voter_and_per_vote(emulator_host: str) -> None:

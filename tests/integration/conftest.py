@@ -18,6 +18,7 @@ from election.pubsub import publisher_client, subscriber_client, subscription_pa
 from election.pubsub_calls import PubSubCalls
 from election.signing import Signer, Verifier
 from tests.support.fakes import KeepingDeadLetters, RecordingPublisher
+from tests.support.pubsub import ACK_DEADLINE_S
 
 #: The key the test recorder signs and verifies records with.
 RECORD_KEYS = {"k1": b"s" * 16}
@@ -58,10 +59,6 @@ def recorder(
         publisher,
         letters,
     )
-
-
-#: The ack deadline of the test subscription: an unacked message comes back after it.
-ACK_DEADLINE_S = 10
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from google.api_core import exceptions as api_exceptions
 
 from election.emulator import free_port
 from election.pubsub_calls import PubSubCalls
-from tests.integration.conftest import ACK_DEADLINE_S
+from tests.support.pubsub import ACK_DEADLINE_S
 
 
 def pull_all(calls: PubSubCalls, path: str, want: int, within_s: float = 10.0) -> list[object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from election.bench.driver import LoadResult
-from election.bench.summary import compare, summarize
+from election.bench.summary import FLOOR_KIND, compare, summarize
 
 
 def load(votes_per_s: float, latency_ms: float) -> LoadResult:
@@ -20,7 +20,7 @@ def load(votes_per_s: float, latency_ms: float) -> LoadResult:
     )
 
 
-FLOOR, SYSTEM, WIDE = "floor (2 relays)", "system (logger=1 recorder=1)", "system (logger=2)"
+FLOOR, SYSTEM, WIDE = FLOOR_KIND, "system (logger=1 recorder=1)", "system (logger=2)"
 
 
 def test_summary_keeps_the_order_of_first_appearance_and_counts_starts() -> None:
@@ -47,9 +47,10 @@ def test_system_is_compared_with_the_floor_on_best_and_median_of_several_starts(
     by_view = {c.view: c for c in compare(summarize(runs))}
     assert set(by_view) == {"best", "median"}
     assert by_view["best"].ours == SYSTEM and by_view["best"].base == FLOOR
-    assert by_view["best"].ratios["throughput"] == pytest.approx(0.85)
-    assert by_view["best"].ratios["p50"] == pytest.approx(1.0)
-    assert by_view["median"].ratios["throughput"] == pytest.approx(130 / 150)
+    assert by_view["best"].ratio["throughput"] == pytest.approx(0.85)
+    assert by_view["best"].ratio["p50"] == pytest.approx(1.0)
+    # Of two starts, the median is the worse one: 90 against 100 votes/s.
+    assert by_view["median"].ratio["throughput"] == pytest.approx(0.9)
 
 
 def test_one_start_gives_one_comparison_per_pair() -> None:
@@ -60,26 +61,58 @@ def test_one_start_gives_one_comparison_per_pair() -> None:
         (WIDE, FLOOR, "best"),
         (WIDE, SYSTEM, "best"),
     ]
-    assert comparisons[2].ratios["throughput"] == pytest.approx(1.5)
-    assert comparisons[0].ratios["p50"] == pytest.approx(2.0)
+    assert comparisons[2].ratio["throughput"] == pytest.approx(1.5)
+    assert comparisons[0].ratio["p50"] == pytest.approx(2.0)
 
 
 def test_a_run_without_answers_has_no_latency_ratio() -> None:
     empty = LoadResult(machines=1, sent=1, answered=0, timed_out=1, seconds=10.0)
     (comparison,) = compare(summarize([(FLOOR, load(10, 50)), (SYSTEM, empty)]))
-    assert comparison.ratios["throughput"] == 0.0
-    assert comparison.ratios["p50"] is None
+    assert comparison.ratio["throughput"] == 0.0
+    assert comparison.ratio["p50"] is None
 
 
-def test_latency_splits_at_the_answers_publish() -> None:
-    run = LoadResult(
+def test_of_an_even_number_of_starts_the_median_is_the_worse_of_the_middle_two() -> None:
+    (floor,) = summarize([(FLOOR, load(100, 55)), (FLOOR, load(80, 105))])
+    assert floor.median.votes_per_s == pytest.approx(80)
+    assert floor.median.latency_ms[0.5] == pytest.approx(105)
+
+
+def test_a_start_without_answers_is_the_worst_latency_not_a_missing_one() -> None:
+    empty = LoadResult(machines=1, sent=1, answered=0, timed_out=1, seconds=10.0)
+    (floor,) = summarize([(FLOOR, load(10, 50)), (FLOOR, empty), (FLOOR, load(10, 60))])
+    assert floor.best.latency_ms[0.5] == pytest.approx(50)
+    assert floor.median.latency_ms[0.5] == pytest.approx(60)
+    (alone,) = summarize([(FLOOR, empty)])
+    assert alone.best.latency_ms[0.5] is None
+
+
+def split_run(latencies: list[float], lags: list[float | None]) -> LoadResult:
+    return LoadResult(
         machines=1,
-        sent=3,
-        answered=3,
+        sent=len(latencies),
+        answered=len(latencies),
         timed_out=0,
         seconds=1.0,
-        latencies=[0.1, 0.1, 0.1],
-        answer_lags=[0.02, 0.02, 0.02],
+        latencies=latencies,
+        answer_lags=lags,
     )
-    assert run.hops_ms(0.5) == pytest.approx((80.0, 20.0))
-    assert LoadResult(machines=1, sent=1, answered=0, timed_out=1, seconds=1.0).hops_ms(0.5) is None
+
+
+def test_the_split_of_the_p50_adds_up_to_the_answers_around_it() -> None:
+    run = split_run([0.1] * 4, [0.05, 0.05, 0.0, 0.0])
+    before, after = run.hops_ms(0.5)  # type: ignore[misc]
+    assert before + after == pytest.approx(100.0)
+
+
+def test_the_split_takes_the_answers_ranked_near_the_percentile() -> None:
+    latencies = [i / 1000 for i in range(1, 101)]  # 1..100 ms
+    lags = [0.001 if t < 0.05 else 0.01 for t in latencies]
+    before, after = split_run(latencies, lags).hops_ms(0.99)  # type: ignore[misc]
+    assert after == pytest.approx(10.0)
+    assert before + after == pytest.approx(97.5, abs=1.0)
+
+
+def test_unstamped_answers_are_left_out_of_the_split() -> None:
+    assert split_run([0.1, 0.2], [None, None]).hops_ms(0.5) is None
+    assert split_run([0.1, 0.2], [None, 0.05]).hops_ms(0.5) == pytest.approx((150.0, 50.0))
