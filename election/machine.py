@@ -161,7 +161,6 @@ class VotingMachine:
             self.subscription,
             self._on_answer,
             message_filter=message_filter,
-            threads=2,
         )
         self._subscriber.start()
 

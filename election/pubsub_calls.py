@@ -60,25 +60,22 @@ class PubSubCalls:
     """
 
     def __init__(self, channel: grpc.Channel) -> None:
-        self._pull = channel.unary_unary(
-            "/google.pubsub.v1.Subscriber/Pull",
-            request_serializer=_PullRequest.SerializeToString,
-            response_deserializer=_PullResponse.FromString,
+        def method(path: str, request: Any, response: Any) -> grpc.UnaryUnaryMultiCallable:
+            return channel.unary_unary(
+                path,
+                request_serializer=request.SerializeToString,
+                response_deserializer=response.FromString,
+            )
+
+        self._pull = method("/google.pubsub.v1.Subscriber/Pull", _PullRequest, _PullResponse)
+        self._acknowledge = method(
+            "/google.pubsub.v1.Subscriber/Acknowledge", _AcknowledgeRequest, _Empty
         )
-        self._acknowledge = channel.unary_unary(
-            "/google.pubsub.v1.Subscriber/Acknowledge",
-            request_serializer=_AcknowledgeRequest.SerializeToString,
-            response_deserializer=_Empty.FromString,
+        self._modify_ack_deadline = method(
+            "/google.pubsub.v1.Subscriber/ModifyAckDeadline", _ModifyAckDeadlineRequest, _Empty
         )
-        self._modify_ack_deadline = channel.unary_unary(
-            "/google.pubsub.v1.Subscriber/ModifyAckDeadline",
-            request_serializer=_ModifyAckDeadlineRequest.SerializeToString,
-            response_deserializer=_Empty.FromString,
-        )
-        self._publish = channel.unary_unary(
-            "/google.pubsub.v1.Publisher/Publish",
-            request_serializer=_PublishRequest.SerializeToString,
-            response_deserializer=_PublishResponse.FromString,
+        self._publish = method(
+            "/google.pubsub.v1.Publisher/Publish", _PublishRequest, _PublishResponse
         )
         self._headers: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 

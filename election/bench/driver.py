@@ -124,7 +124,6 @@ class ClosedLoop:
             self.subscription,
             batch_handler=self._on_answers,
             message_filter=parse_filter(text),
-            threads=2,
             batch=500,
         )
         self._subscriber.start()

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 from election.bench.run import SERVICE_KINDS, Phase
 from election.bench.storage import StorageCost
-from election.bench.summary import PERCENTILES, compare, is_floor, summarize
+from election.bench.summary import PERCENTILES, KindSummary, compare, is_floor, summarize
 
 CPU_KINDS = (
     "bridge",
@@ -71,6 +71,8 @@ def phases_table(phases: list[Phase]) -> list[str]:
             f"{_ms(load.latency_ms(0.99)):>7} {_ms(load.latency_ms(1.0)):>7} "
             f"{load.timed_out:>8} {'-' if per_vote is None else f'{per_vote:.2f}':>16}"
         )
+    summaries = summarize([(phase.kind, phase.load) for phase in phases])
+    starts = max((s.starts for s in summaries), default=1)
     sections = [
         ["CPU seconds by process kind during the measured run:"]
         + [
@@ -79,8 +81,8 @@ def phases_table(phases: list[Phase]) -> list[str]:
             for phase in phases
         ],
         _parts_lines(phases),
-        _summary_lines(phases),
-        _comparison_lines(phases),
+        _summary_lines(summaries, starts),
+        _comparison_lines(summaries, starts),
     ]
     for section in sections:
         if section:
@@ -106,9 +108,7 @@ def _parts_lines(phases: list[Phase]) -> list[str]:
     ]
 
 
-def _summary_lines(phases: list[Phase]) -> list[str]:
-    summaries = summarize([(phase.kind, phase.load) for phase in phases])
-    starts = max((s.starts for s in summaries), default=1)
+def _summary_lines(summaries: list[KindSummary], starts: int) -> list[str]:
     if starts == 1:
         return []
     lines = [f"Over {starts} fresh starts of each (best: highest votes/s, lowest ms):"]
@@ -121,9 +121,7 @@ def _summary_lines(phases: list[Phase]) -> list[str]:
     return lines
 
 
-def _comparison_lines(phases: list[Phase]) -> list[str]:
-    summaries = summarize([(phase.kind, phase.load) for phase in phases])
-    starts = max((s.starts for s in summaries), default=1)
+def _comparison_lines(summaries: list[KindSummary], starts: int) -> list[str]:
     lines = []
     for comparison in compare(summaries):
         base = "floor" if is_floor(comparison.base) else comparison.base

@@ -114,12 +114,12 @@ def run(settings: Settings, options: BenchOptions, progress: Progress) -> list[P
                 lambda done, total: progress("emulator warm-up", done, total),
                 limit_s=options.limit_s,
             )
+        # The floor (None), then each scale; interleaved, and every other start in
+        # reverse, so that a drift in the machine's load touches every kind alike.
+        order: list[int | None] = ([None] if options.floor else []) + list(
+            range(len(options.scales))
+        )
         for start in range(1, options.starts + 1):
-            # Interleaved, and every other start in reverse, so that a drift in the
-            # machine's load touches every kind alike.
-            order: list[int | None] = ([None] if options.floor else []) + list(
-                range(len(options.scales))
-            )
             for n in order if start % 2 else reversed(order):
                 phases.append(
                     _floor(settings, host, run_id, start, options, workdir, progress)
