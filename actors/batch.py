@@ -1,7 +1,8 @@
 """Batches: many votes in one Dramatiq message, handled together.
 
-The bridge sends every matching message of a pull as one batch, which saves a Dramatiq
-enqueue, fetch and ack per vote. The batch is handled as a whole (one Redis round trip for
+The bridge sends the matching messages of a pull as a small first batch and then larger
+ones (``bridge.router.batch_bounds``), which saves a Dramatiq enqueue, fetch and ack per
+vote. The batch is handled as a whole (one Redis round trip for
 its claims, one insert for its records) and all its answers go out in one publish. If
 any of that fails, every vote of the batch goes on alone to the single-vote actor, which
 has the retries with backoff, the dead letters and the give-up path. Handling a vote twice

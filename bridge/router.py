@@ -23,31 +23,34 @@ log = structlog.get_logger(__name__)
 #: Most Pub/Sub messages carried by the first Dramatiq message of a pull, and by each of
 #: the rest. The bridge sends a pull's batches one after another (each waits for
 #: RabbitMQ's confirm). A small first batch lets the worker start on a wave while the
-#: rest follow: at M=50, one emulator cycle in 5 of 9 starts with batches of 25 against
-#: 0 of 9 with batches of 100. Large batches for the rest keep the cost per vote of a
-#: busy bridge low: fewer enqueues, fetches, acks and publishes (docs/SCALING.md).
+#: rest follow, which at M=50 often saves an emulator cycle; large batches for the rest
+#: keep a busy bridge's cost per vote low: fewer enqueues, fetches, acks and publishes
+#: (docs/SCALING.md, step 6). With pulls of ``election.subscriber.BATCH`` (100), the
+#: rest of a pull is one batch.
 FIRST_BATCH = 25
 MAX_BATCH = 100
 
 
 def batch_bounds(count: int, first: int = FIRST_BATCH, most: int = MAX_BATCH) -> list[slice]:
     """How ``count`` messages of one pull split into Dramatiq messages: ``first``, then
-    runs of at most ``most``."""
+    runs of at most ``most``; none empty."""
+    if first < 1 or most < 1:
+        raise ValueError(f"batch sizes must be at least 1, not {first} and {most}")
     if count <= 0:
         return []
-    bounds = [slice(0, min(first, count))]
-    for start in range(bounds[0].stop, count, most):
-        bounds.append(slice(start, min(start + most, count)))
-    return bounds
+    parts = [slice(0, min(first, count))]
+    for start in range(parts[0].stop, count, most):
+        parts.append(slice(start, min(start + most, count)))
+    return parts
 
 
 @dataclass(frozen=True)
 class Route:
     """One subscription feeding one actor (``actor`` takes one message's arguments).
 
-    With ``batch_actor`` (taking a list of such argument triples), all the matching
-    messages of one pull travel as one Dramatiq message: one enqueue, fetch and ack for
-    many votes, which was the largest share of the services' CPU.
+    With ``batch_actor`` (taking a list of such argument triples), the matching messages
+    of one pull travel as a few Dramatiq messages (see :func:`batch_bounds`): one enqueue,
+    fetch and ack for many votes, which was the largest share of the services' CPU.
     """
 
     subscription: str
@@ -60,8 +63,8 @@ class Route:
             for message in messages:
                 self.forward(message)
             return
-        for bounds in batch_bounds(len(messages)):
-            chunk = messages[bounds]
+        for part in batch_bounds(len(messages)):
+            chunk = messages[part]
             try:
                 self.batch_actor.send([to_args(m.data, m.attributes, m.message_id) for m in chunk])
             except Exception as exc:  # any broker failure: let Pub/Sub redeliver

@@ -11,6 +11,7 @@ from election.subscriber import PulledMessage
 
 
 def sizes(count: int) -> list[int]:
+    """The batch sizes a pull of ``count`` matching messages goes out in."""
     return [b.stop - b.start for b in batch_bounds(count)]
 
 
@@ -30,7 +31,13 @@ def test_every_message_of_a_pull_is_in_exactly_one_batch_in_order() -> None:
     for count in range(0, 3 * MAX_BATCH):
         covered = [i for b in batch_bounds(count) for i in range(count)[b]]
         assert covered == list(range(count))
-        assert all(b.stop - b.start <= MAX_BATCH for b in batch_bounds(count))
+        assert all(0 < b.stop - b.start <= MAX_BATCH for b in batch_bounds(count))
+
+
+@pytest.mark.parametrize(("first", "most"), [(0, MAX_BATCH), (FIRST_BATCH, 0), (-1, -1)])
+def test_batch_sizes_below_one_are_refused(first: int, most: int) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        batch_bounds(10, first, most)
 
 
 class RecordingActor:
@@ -50,6 +57,7 @@ class RecordingActor:
 
 
 def pulled(count: int) -> list[PulledMessage]:
+    """``count`` pulled ``submit vote`` messages, none settled yet."""
     return [
         PulledMessage(f"vote {i}".encode(), {"function": "submit vote"}, f"m{i}", f"a{i}")
         for i in range(count)
