@@ -24,7 +24,7 @@ log = structlog.get_logger(__name__)
 Args = Sequence[object]
 Vote = tuple[bytes, Mapping[str, str], str]
 #: Handles votes, adding the messages to publish to the outbox; raises if it fails.
-HandleMany = Callable[[Sequence[Vote], list[OutgoingMessage]], None]
+HandleMany = Callable[[Sequence[Vote], list[OutgoingMessage]], object]
 Publish = Callable[[Sequence[OutgoingMessage]], object]
 
 

@@ -27,6 +27,7 @@ from dramatiq.middleware import (  # noqa: E402
     TimeLimit,
 )
 
+from actors.retrying import RetryPolicy  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
 from election.logs import configure_from_settings, own_stderr  # noqa: E402
 
@@ -57,9 +58,11 @@ def middleware(settings: Settings) -> list[Middleware]:
     Dramatiq's defaults also include AgeLimit, Callbacks and Pipelines; no actor here uses
     them, and each costs hook calls on every message.
 
-    By default a failing actor is retried with exponential backoff from 0.1 s up to 10 s,
-    20 times (about two and a half minutes in all); then its ``on_retry_exhausted`` actor
-    dead-letters it (``ACTOR_MAX_RETRIES``, ``ACTOR_MIN_BACKOFF_MS``, ``ACTOR_MAX_BACKOFF_MS``).
+    A failing actor is retried with exponential backoff from 0.1 s up to 10 s; while the
+    error says a server is unreachable, for as long as that lasts, otherwise 20 times
+    (about two and a half minutes in all); then its ``on_retry_exhausted`` actor gives it
+    up (``actors.retrying``; ``ACTOR_MAX_RETRIES``, ``ACTOR_MIN_BACKOFF_MS``,
+    ``ACTOR_MAX_BACKOFF_MS``).
     """
     return [
         LoggingSetup(settings),
@@ -69,6 +72,7 @@ def middleware(settings: Settings) -> list[Middleware]:
             max_retries=settings.max_retries,
             min_backoff=settings.min_backoff_ms,
             max_backoff=settings.max_backoff_ms,
+            retry_when=RetryPolicy(settings.max_retries),
         ),
     ]
 

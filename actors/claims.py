@@ -3,13 +3,16 @@
 Layout, per election ``E`` (all binary-safe):
 
 - ``<ns>:c:E:<bucket>`` — a small hash per bucket of voter tokens (the first two bytes of
-  the token pick one of 65,536 buckets); field: the rest of the token; value: empty.
-  This is the permanent record of who voted. Small hashes use Redis' compact listpack
-  encoding, far cheaper than one key per voter.
-- ``<ns>:l:E:<window>:<bucket>`` — ballot links: which voter token a ballot (by a tag of
-  its UUID) claimed. Needed to recognise a redelivered ballot as itself and to release a
-  claim. Links live in time windows of half ``BALLOT_LINK_TTL_S``; a window's hashes
-  expire one window after it ends, so no link outlives ``BALLOT_LINK_TTL_S``.
+  the token pick one of 65,536 buckets); field: the rest of the token; value: the tag of
+  the ballot that claimed the voter (:func:`election.secrecy.VoterSecrets.ballot_tag`)
+  and the second it was claimed (4 bytes). Small hashes use Redis' compact listpack
+  encoding, far cheaper than one key per voter. A claim is never deleted: a voter whose
+  ballot will never count (a tombstone in PostgreSQL) is claimed again by the next
+  ballot, in place (:meth:`VoterClaims.reclaim`).
+- ``<ns>:dedup`` — the seal: the ID of this store and the check of the ``VOTER_KEY`` it
+  was built with (``actors.seal``). Every claim call first checks it, so a Redis that
+  restarted empty, was flushed or replaced, or a logger with another key, stops voting
+  at once instead of counting voters twice.
 
 One Lua script makes check-and-set one atomic step, so two machines sending the same
 voter at the same instant cannot both win. A batch of votes is claimed by one call of the
@@ -19,61 +22,100 @@ script (one round trip); the votes of a batch are claimed in order, each atomica
 from __future__ import annotations
 
 import enum
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import redis
 
-from election.secrecy import BUCKET_BYTES, TOKEN_BYTES, ballot_tag
+from election.secrecy import BUCKET_BYTES, TAG_BYTES
 
-#: Marks a link whose claim was released (the ballot was given up).
-RELEASED_MARK = b"x"
+#: A script argument.
+Arg = bytes | str | int
+#: How long the claim time is, in bytes, after the tag.
+_TIME_BYTES = 4
 
-# Per vote i (from 0): KEYS[3i+1..3i+3]: claim hash, link hash (this window), link hash
-# (previous window); ARGV[4i+1..4i+4]: claim field, ballot tag, voter token, expire-at of
-# this window's link hash. Returns one code per vote (see Claim).
-_CLAIM = """
-local function claim(k, a)
-  local linked = redis.call('HGET', KEYS[k + 2], ARGV[a + 2])
-  if not linked then linked = redis.call('HGET', KEYS[k + 3], ARGV[a + 2]) end
-  if linked then
-    if linked == ARGV[a + 3] then return 2 end
-    if linked == 'x' .. ARGV[a + 3] then return 3 end
-    return 0
+# The checks every script runs first. KEYS[1]: the seal; KEYS[2]: the claim hash of this
+# process's canary (its latest claim); ARGV[1]: the store ID, ARGV[2]: the voter key's
+# check, ARGV[3]: the canary's field ('' for none), ARGV[4]: the fewest claims the store
+# must have counted (the watermark kept in PostgreSQL), ARGV[5]: a problem found outside
+# the script ('' for none). Returns a reason, or nil.
+_SEAL_CHECK = """
+local function seal_problem()
+  if ARGV[5] ~= '' then return ARGV[5] end
+  local seal = redis.call('HMGET', KEYS[1], 'id', 'key', 'n')
+  if not seal[1] then
+    return 'the dedup store has no seal: Redis restarted empty, was flushed or lost keys'
   end
-  if redis.call('HSETNX', KEYS[k + 1], ARGV[a + 1], '') == 1 then
-    redis.call('HSET', KEYS[k + 2], ARGV[a + 2], ARGV[a + 3])
-    redis.call('EXPIREAT', KEYS[k + 2], ARGV[a + 4])
-    return 1
+  if seal[1] ~= ARGV[1] then
+    return 'Redis holds another dedup store than the election began with'
   end
-  return 0
+  if seal[2] ~= ARGV[2] then return 'VOTER_KEY is not the key this dedup store was built with' end
+  if tonumber(seal[3] or '0') < tonumber(ARGV[4]) then
+    return 'Redis has fewer claims than it counted before: it was restored from an older copy'
+  end
+  local evicted = string.match(redis.call('INFO', 'stats'), 'evicted_keys:(%d+)')
+  if evicted and tonumber(evicted) > 0 then return 'Redis has evicted keys' end
+  if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then
+    return 'a claim this logger made is missing from Redis'
+  end
+  return nil
 end
-local found = {}
-for i = 0, #KEYS / 3 - 1 do
-  found[i + 1] = claim(3 * i, 4 * i)
-end
-return found
 """
 
-# KEYS: claim hash, the link hash holding the ballot; ARGV: claim field, tag, token
-_RELEASE = """
-if redis.call('HGET', KEYS[2], ARGV[2]) == ARGV[3] then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  redis.call('HSET', KEYS[2], ARGV[2], 'x' .. ARGV[3])
-  return 1
+# Per vote i (from 1): KEYS[2 + i] claim hash; ARGV[4 + 2i] claim field, ARGV[5 + 2i]
+# ballot tag. Returns {problem or '', claims counted, server time (s)}, then a code and the
+# claim's value (for TAKEN) per vote. While there is a problem nothing is claimed: a vote
+# whose claim holds its own tag (a redelivery) is still SAME, any other is SUSPENDED.
+_CLAIM = (
+    _SEAL_CHECK
+    + """
+local problem = seal_problem() or ''
+local now = redis.call('TIME')[1]
+local stamp = struct.pack('>I4', tonumber(now))
+local out = {problem, 0, now}
+local new = 0
+for i = 1, #KEYS - 2 do
+  local field, tag = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
+  local held = redis.call('HGET', KEYS[2 + i], field)
+  if held and string.sub(held, 1, #tag) == tag then
+    out[#out + 1] = 2
+    out[#out + 1] = ''
+  elseif problem ~= '' then
+    out[#out + 1] = 3
+    out[#out + 1] = ''
+  elseif not held then
+    redis.call('HSET', KEYS[2 + i], field, tag .. stamp)
+    new = new + 1
+    out[#out + 1] = 1
+    out[#out + 1] = ''
+  else
+    out[#out + 1] = 0
+    out[#out + 1] = held
+  end
 end
-return 0
+if new > 0 then out[2] = redis.call('HINCRBY', KEYS[1], 'n', new) end
+return out
 """
+)
 
-# KEYS: claim hash, the link hash holding the ballot; ARGV: claim field, tag, token
-_RECLAIM = """
-if redis.call('HGET', KEYS[2], ARGV[2]) ~= 'x' .. ARGV[3] then return 2 end
-if redis.call('HSETNX', KEYS[1], ARGV[1], '') == 1 then
-  redis.call('HSET', KEYS[2], ARGV[2], ARGV[3])
-  return 1
+# KEYS[3]: the claim hash; ARGV[6]: field, ARGV[7]: the value it must hold, ARGV[8]: the
+# new tag. Returns {problem or ''}, then 1 when replaced, 0 when it held something else.
+_RECLAIM = (
+    _SEAL_CHECK
+    + """
+local problem = seal_problem()
+if problem then return {problem, 0} end
+if redis.call('HGET', KEYS[3], ARGV[6]) == ARGV[7] then
+  local stamp = struct.pack('>I4', tonumber(redis.call('TIME')[1]))
+  redis.call('HSET', KEYS[3], ARGV[6], ARGV[8] .. stamp)
+  return {'', 1}
 end
-return 0
+return {'', 0}
 """
+)
 
 
 class Claim(enum.Enum):
@@ -81,100 +123,186 @@ class Claim(enum.Enum):
 
     NEW = 1  # first ballot of this voter: pass it on
     SAME = 2  # this very ballot was seen before (a redelivery): pass it on again
-    TAKEN = 0  # another ballot of this voter came first: "Already voted"
-    RELEASED = 3  # this ballot was given up earlier; it stays refused
+    TAKEN = 0  # another ballot holds the voter: see its row before answering
+    SUSPENDED = 3  # the store cannot vouch for itself: nothing was claimed
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """One claim attempt; for ``TAKEN``, ``held`` is what the voter's claim holds."""
+
+    claim: Claim
+    held: bytes = b""
+
+    @property
+    def held_tag(self) -> bytes:
+        """The tag of the ballot that holds the voter."""
+        return self.held[:TAG_BYTES]
+
+    @property
+    def claimed_at(self) -> int:
+        """When that ballot claimed the voter (seconds since the epoch)."""
+        return int.from_bytes(self.held[TAG_BYTES : TAG_BYTES + _TIME_BYTES], "big")
+
+
+@dataclass(frozen=True)
+class Seal:
+    """The seal a logger expects: the store's ID and the check of its own voter key."""
+
+    store_id: str
+    key_check: str
+
+
+class StoreSuspended(Exception):
+    """The dedup store cannot vouch that it knows every voter who has voted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ClaimsNotReplicated(redis.ConnectionError):
+    """Fewer replicas than required confirmed a batch of claims (retried)."""
+
+
+@dataclass(frozen=True)
+class ClaimBatch:
+    """What one claim call found: a result per vote, and about the store.
+
+    ``problem`` says why the store cannot vouch for itself (then nothing was claimed and
+    every vote but a redelivery is ``SUSPENDED``); ``counted`` is how many claims the
+    store has made (0 when this call made none); ``now`` is Redis' clock (seconds), which
+    also stamps the claims, so claim ages never depend on a logger's clock."""
+
+    results: list[ClaimResult]
+    problem: str
+    counted: int
+    now: int
+
+
+#: Seconds between two checks of the Redis configuration (``durability_problems``).
+CONFIG_CHECK_S = 10.0
 
 
 class VoterClaims:
-    """The dedup store of the voting logger."""
+    """The dedup store of the voting logger.
 
-    def __init__(self, client: redis.Redis, prefix: str, *, link_ttl_s: int = 3600) -> None:
+    ``config_problems`` (``election.preflight.durability_problems``) is asked at most every
+    :data:`CONFIG_CHECK_S`; while it names a problem, nothing is claimed. ``floor`` is the
+    fewest claims the store must have counted (the watermark in PostgreSQL, see
+    ``actors.seal.Watermark``): a store restored from an older copy has fewer. With
+    ``wait_replicas``, each claim call waits until that many replicas have the claims
+    (``WAIT``), in the same round trip.
+    """
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        seal: Seal,
+        *,
+        config_problems: Callable[[redis.Redis], list[str]] | None = None,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 2000,
+    ) -> None:
         self.client = client
         self.prefix = prefix
-        self.window_s = max(1, link_ttl_s // 2)
+        self.seal = seal
+        self.seal_key = f"{prefix}:dedup".encode()
+        self.config_problems = config_problems
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
+        self.floor = 0
         self._claim = client.register_script(_CLAIM)
-        self._release = client.register_script(_RELEASE)
         self._reclaim = client.register_script(_RECLAIM)
+        self._lock = threading.Lock()
+        self._canary: tuple[bytes, bytes] | None = None
+        self._checked_at = float("-inf")
+        self._config_problem = ""
 
     def claim_key(self, election_id: str, token: bytes) -> bytes:
         """The claim hash that holds ``token``."""
         return f"{self.prefix}:c:{election_id}:".encode() + token[:BUCKET_BYTES].hex().encode()
 
-    def _link_keys(self, election_id: str, tag: bytes, now: float) -> tuple[bytes, bytes, int]:
-        window = int(now // self.window_s)
-        base = f"{self.prefix}:l:{election_id}:"
-        bucket = tag[:BUCKET_BYTES].hex()
-        current = f"{base}{window}:{bucket}".encode()
-        previous = f"{base}{window - 1}:{bucket}".encode()
-        return current, previous, (window + 2) * self.window_s
-
-    def claim(self, election_id: str, token: bytes, uuid: str, now: float | None = None) -> Claim:
-        """Claim the voter ``token`` in ``election_id`` for the ballot ``uuid``, atomically."""
-        return self.claim_many([(election_id, token, uuid)], now)[0]
-
-    def claim_many(
-        self, votes: Sequence[tuple[str, bytes, str]], now: float | None = None
-    ) -> list[Claim]:
-        """Claim each ``(election_id, token, uuid)`` in order, in one round trip; each
+    def claim_many(self, votes: Sequence[tuple[str, bytes, bytes]]) -> ClaimBatch:
+        """Claim each ``(election_id, token, tag)`` in order, in one round trip; each
         claim is atomic, and a later vote of the same voter sees the earlier one."""
         if not votes:
-            return []
-        keys: list[bytes] = []
-        args: list[bytes | int] = []
-        moment = now or time.time()
-        for election_id, token, uuid in votes:
-            tag = ballot_tag(uuid)
-            current, previous, expire_at = self._link_keys(election_id, tag, moment)
-            keys += [self.claim_key(election_id, token), current, previous]
-            args += [token[BUCKET_BYTES:], tag, token, expire_at]
-        found = self._claim(keys=keys, args=args)
-        return [Claim(int(code)) for code in found]
+            return ClaimBatch([], "", 0, 0)
+        keys = self._check_keys()
+        args = self._check_args()
+        for election_id, token, tag in votes:
+            keys.append(self.claim_key(election_id, token))
+            args += [token[BUCKET_BYTES:], tag]
+        found = self._run(self._claim, keys, args)
+        results = [
+            ClaimResult(Claim(int(found[i])), bytes(found[i + 1])) for i in range(3, len(found), 2)
+        ]
+        for (election_id, token, _), result in zip(votes, results, strict=True):
+            if result.claim is Claim.NEW:
+                self._canary = (self.claim_key(election_id, token), token[BUCKET_BYTES:])
+        return ClaimBatch(results, bytes(found[0]).decode(), int(found[1]), int(found[2]))
 
-    def _find_link(self, election_id: str, uuid: str) -> tuple[bytes, bytes, bytes] | None:
-        """(link hash, ballot tag, stored value) of a ballot's link, if it still exists."""
-        tag = ballot_tag(uuid)
-        current, previous, _ = self._link_keys(election_id, tag, time.time())
-        for key in (current, previous):
-            value = self.client.hget(key, tag)
-            if isinstance(value, bytes):  # a client made with decode_responses is not ours
-                return key, tag, value
-        return None
+    def reclaim(self, election_id: str, token: bytes, held: bytes, tag: bytes) -> bool:
+        """Give the voter's claim to the ballot ``tag`` if it still holds ``held`` (its
+        earlier ballot is a tombstone); ``False`` if something else claimed it since.
+        Raises :class:`StoreSuspended` when the store cannot vouch for itself."""
+        keys = [*self._check_keys(), self.claim_key(election_id, token)]
+        args = [*self._check_args(), token[BUCKET_BYTES:], held, tag]
+        found = self._run(self._reclaim, keys, args)
+        if found[0]:
+            raise StoreSuspended(bytes(found[0]).decode())
+        return int(found[1]) == 1
 
-    def release(self, election_id: str, uuid: str) -> bool:
-        """Free the voter that ballot ``uuid`` claimed; ``False`` if it holds no claim."""
-        link = self._find_link(election_id, uuid)
-        if link is None or _released(link[2]):
-            return False
-        key, tag, token = link
-        done = self._release(
-            keys=[self.claim_key(election_id, token), key],
-            args=[token[BUCKET_BYTES:], tag, token],
-        )
-        return bool(done)
+    def holder(self, election_id: str, token: bytes) -> ClaimResult | None:
+        """What the voter's claim holds, if the voter is claimed (read only)."""
+        held = self.client.hget(self.claim_key(election_id, token), token[BUCKET_BYTES:])
+        if not isinstance(held, bytes):
+            return None
+        return ClaimResult(Claim.TAKEN, held)
 
-    def reclaim(self, election_id: str, uuid: str) -> Claim:
-        """Claim again for a released ballot (an operator's replay).
+    def scan(self, election_id: str) -> Iterator[tuple[bytes, ClaimResult]]:
+        """Every claim of ``election_id``: (voter token, what it holds)."""
+        pattern = f"{self.prefix}:c:{election_id}:*"
+        for key in self.client.scan_iter(pattern, count=1000):
+            bucket = bytes.fromhex(bytes(key).rsplit(b":", 1)[1].decode())
+            for field, held in self.client.hscan_iter(key, count=1000):
+                yield bucket + bytes(field), ClaimResult(Claim.TAKEN, bytes(held))
 
-        ``NEW`` when the voter is claimed for it again, ``TAKEN`` when the voter has voted
-        since, ``SAME`` when it was never released; :class:`LookupError` when its link has
-        expired and nobody can tell any more which voter it was.
-        """
-        link = self._find_link(election_id, uuid)
-        if link is None:
-            raise LookupError(f"the link of ballot {uuid} has expired")
-        key, tag, value = link
-        if not _released(value):
-            return Claim.SAME
-        token = value[len(RELEASED_MARK) :]
-        done = int(
-            self._reclaim(
-                keys=[self.claim_key(election_id, token), key],
-                args=[token[BUCKET_BYTES:], tag, token],
+    def _check_keys(self) -> list[bytes]:
+        canary = self._canary
+        return [self.seal_key, canary[0] if canary else self.seal_key]
+
+    def _check_args(self) -> list[Arg]:
+        canary = self._canary
+        return [
+            self.seal.store_id,
+            self.seal.key_check,
+            canary[1] if canary else b"",
+            self.floor,
+            self._problem_outside(),
+        ]
+
+    def _problem_outside(self) -> str:
+        """The configuration's problem, asked again at most every CONFIG_CHECK_S."""
+        if self.config_problems is None:
+            return ""
+        with self._lock:
+            if time.monotonic() - self._checked_at >= CONFIG_CHECK_S:
+                problems = self.config_problems(self.client)
+                self._config_problem = problems[0] if problems else ""
+                self._checked_at = time.monotonic()
+            return self._config_problem
+
+    def _run(self, script: Any, keys: list[bytes], args: list[Arg]) -> list[Any]:
+        if not self.wait_replicas:
+            return list(script(keys=keys, args=args))
+        pipe = self.client.pipeline(transaction=False)
+        script(keys=keys, args=args, client=pipe)
+        pipe.execute_command("WAIT", self.wait_replicas, self.wait_timeout_ms)  # type: ignore[no-untyped-call]
+        found, replicas = pipe.execute()
+        if int(replicas) < self.wait_replicas:
+            raise ClaimsNotReplicated(
+                f"{replicas} of {self.wait_replicas} replicas confirmed the claims"
             )
-        )
-        return {1: Claim.NEW, 0: Claim.TAKEN}.get(done, Claim.SAME)
-
-
-def _released(link_value: bytes) -> bool:
-    # Tokens are binary and may start with the mark's byte: tell them apart by length.
-    return len(link_value) == TOKEN_BYTES + len(RELEASED_MARK)
+        return list(found)

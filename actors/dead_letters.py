@@ -63,27 +63,59 @@ class DeadLetters:
         self.client = client
         self.key = f"{prefix}:dead-letters"
 
-    def add(self, message: dict[str, Any], retries: int) -> DeadLetter:
-        """Keep ``message`` (Dramatiq's ``asdict()`` form) as dead."""
+    def add(
+        self,
+        message: dict[str, Any],
+        retries: int,
+        *,
+        letter_id: str | None = None,
+        error: str | None = None,
+    ) -> DeadLetter:
+        """Keep ``message`` (Dramatiq's ``asdict()`` form) as dead, under ``letter_id``
+        (by default its message ID; a ballot's reference keeps one letter per ballot).
+        ``error`` overrides the reason read from the message's traceback."""
+        letter = self._letter(message, retries, letter_id, error)
+        self.client.hset(self.key, letter.message_id, json.dumps(letter.__dict__))
+        self._logged(letter)
+        return letter
+
+    def add_if_room(
+        self, message: dict[str, Any], retries: int, *, error: str, cap: int
+    ) -> DeadLetter | None:
+        """:meth:`add`, unless the store holds ``cap`` letters already (then ``None``, and
+        an alarm in the logs): for messages anyone could send, such as records signed
+        with an unknown key, which must not fill Redis."""
+        letter = self._letter(message, retries, None, error)
+        if int(self.client.hlen(self.key)) >= cap:
+            log.critical("dead_letters.full", message_id=letter.message_id, cap=cap, alarm=True)
+            return None
+        self.client.hset(self.key, letter.message_id, json.dumps(letter.__dict__))
+        self._logged(letter)
+        return letter
+
+    @staticmethod
+    def _letter(
+        message: dict[str, Any], retries: int, letter_id: str | None, error: str | None
+    ) -> DeadLetter:
         traceback = str(message.get("options", {}).get("traceback", ""))
-        letter = DeadLetter(
-            message_id=str(message.get("message_id")),
+        return DeadLetter(
+            message_id=letter_id or str(message.get("message_id")),
             actor=str(message.get("actor_name")),
             message=message,
             retries=retries,
-            error=error_summary(traceback),
+            error=error or error_summary(traceback),
             failed_at=time.time(),
         )
-        self.client.hset(self.key, letter.message_id, json.dumps(letter.__dict__))
+
+    @staticmethod
+    def _logged(letter: DeadLetter) -> None:
         log.error(
             "vote.dead_lettered",
             actor=letter.actor,
             message_id=letter.message_id,
-            uuid=letter.ballot,
-            retries=retries,
+            retries=letter.retries,
             error=letter.error,
         )
-        return letter
 
     def all(self) -> list[DeadLetter]:
         """Every dead letter, oldest first."""

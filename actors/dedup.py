@@ -1,34 +1,45 @@
-"""The voting logger's work, apart from Dramatiq: dedup a vote, release a given-up ballot,
-give up on a vote, replay a dead-lettered record."""
+"""The voting logger's work, apart from Dramatiq: dedup a vote, or give up on one."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from actors.claims import Claim, VoterClaims
+from actors.ballots import BallotTable
+from actors.claims import Claim, ClaimBatch, StoreSuspended, VoterClaims
 from actors.dead_letters import DeadLetters
 from actors.payload import from_message, with_body
+from actors.seal import Watermark
 from election import protocol
+from election.models import BallotState
 from election.pubsub import Publisher
-from election.secrecy import voter_token
-from election.signing import BadSignature, Signer, Verifier
-from election.votes import (
-    Ballot,
-    InvalidVote,
-    parse_record,
-    parse_release,
-    parse_submission,
-)
+from election.secrecy import VoterSecrets
+from election.signing import BALLOT_REF, Signer
+from election.votes import Ballot, InvalidVote, parse_submission
 
 log = structlog.get_logger(__name__)
 
 
+@dataclass(frozen=True)
+class _Vote:
+    ballot: Ballot
+    token: bytes
+    tag: bytes
+    message_id: str
+
+
 class VoteLogger:
     """Validates a vote, claims its voter, and passes it on or answers ``Already voted``.
+
+    ``Already voted`` is said only when the voter's earlier ballot is stored, or was
+    claimed less than ``stale_s`` ago and so may still be on its way. When the earlier
+    ballot is a tombstone (given up) or stayed away longer than that, the logger fences
+    it (a tombstone under its reference, so a late copy can never be stored) and claims
+    the voter for the new ballot. PostgreSQL decides each such race.
 
     Every publish is awaited: if it fails, the exception makes Dramatiq retry the message,
     and the retry finds the claim as ``SAME`` and publishes again, so nothing is lost.
@@ -38,21 +49,25 @@ class VoteLogger:
     def __init__(
         self,
         claims: VoterClaims,
+        ballots: BallotTable,
         publisher: Publisher,
         dead_letters: DeadLetters,
+        watermark: Watermark,
         *,
-        voter_key: bytes,
+        secrets: VoterSecrets,
         signer: Signer,
-        verifier: Verifier,
         choices: int,
+        stale_s: int,
     ) -> None:
         self.claims = claims
+        self.ballots = ballots
         self.publisher = publisher
         self.dead_letters = dead_letters
-        self.voter_key = voter_key
+        self.watermark = watermark
+        self.secrets = secrets
         self.signer = signer
-        self.verifier = verifier
         self.choices = choices
+        self.stale_s = stale_s
 
     def handle_many(
         self,
@@ -63,7 +78,7 @@ class VoteLogger:
         go to Redis in one round trip, and all their answers in one publish (or, given an
         ``outbox``, into it for the caller to publish)."""
         sending: list[protocol.OutgoingMessage] = [] if outbox is None else outbox
-        ballots: list[tuple[Ballot, bytes, str]] = []
+        parsed: list[_Vote] = []
         for data, attributes, message_id in votes:
             try:
                 ballot = parse_submission(data, attributes, choices=self.choices)
@@ -71,135 +86,148 @@ class VoteLogger:
                 reject(sending, invalid, message_id, stage="logger")
                 continue
             assert ballot.voter_id is not None
-            token = voter_token(self.voter_key, ballot.election_id, ballot.voter_id)
-            ballots.append((ballot, token, message_id))
-        claims = self.claims.claim_many([(b.election_id, token, b.uuid) for b, token, _ in ballots])
-        for (ballot, _, message_id), claim in zip(ballots, claims, strict=True):
-            self._settle(ballot, message_id, claim, sending)
+            token = self.secrets.voter_token(ballot.election_id, ballot.voter_id)
+            tag = self.secrets.ballot_tag(ballot.election_id, token, ballot.uuid)
+            parsed.append(_Vote(ballot, token, tag, message_id))
+        batch = self.claims.claim_many([(v.ballot.election_id, v.token, v.tag) for v in parsed])
+        if batch.problem:
+            suspended = sum(r.claim is Claim.SUSPENDED for r in batch.results)
+            log.critical("dedup.suspended", reason=batch.problem, votes=suspended, alarm=True)
+        if batch.counted:
+            self.claims.floor = self.watermark.advance(batch.counted)
+        claims = self._settle_taken(parsed, batch)
+        for vote, claim in zip(parsed, claims, strict=True):
+            self._answer(vote, claim, sending, batch.problem)
         if outbox is None:
             self.publisher.publish_many(sending)
 
-    def _settle(
-        self,
-        ballot: Ballot,
-        message_id: str,
-        claim: Claim,
-        outbox: list[protocol.OutgoingMessage],
+    def _settle_taken(self, votes: Sequence[_Vote], batch: ClaimBatch) -> list[Claim]:
+        """Each vote's claim, after looking at the rows of the ballots that hold the
+        voters of the ``TAKEN`` ones (one query for the batch)."""
+        results = batch.results
+        claims = [result.claim for result in results]
+        taken = [i for i, result in enumerate(results) if result.claim is Claim.TAKEN]
+        if not taken:
+            return claims
+        refs = {i: self.secrets.ballot_ref(results[i].held_tag) for i in taken}
+        states = self.ballots.states(set(refs.values()))
+        for i in taken:
+            vote, result, ref = votes[i], results[i], refs[i]
+            state = states.get(ref)
+            if state is None and batch.now - result.claimed_at >= self.stale_s:
+                # The earlier ballot never arrived: fence it, so it never can.
+                if self.ballots.tombstone(ref, vote.ballot.election_id, BallotState.FENCED):
+                    log.warning(
+                        "vote.fenced",
+                        election_id=vote.ballot.election_id,
+                        waited_s=batch.now - result.claimed_at,
+                    )
+                state = self.ballots.states([ref]).get(ref)
+            if state in BallotState.TOMBSTONES and self.ballots.supersede(ref):
+                claims[i] = self._reclaim(vote, result.held)
+        return claims
+
+    def _reclaim(self, vote: _Vote, held: bytes) -> Claim:
+        """Claim the voter for ``vote`` in place of the tombstone ``held`` names."""
+        try:
+            if self.claims.reclaim(vote.ballot.election_id, vote.token, held, vote.tag):
+                return Claim.NEW
+        except StoreSuspended:
+            return Claim.SUSPENDED
+        # Another copy of this very ballot may have been first (a redelivery in parallel).
+        now = self.claims.holder(vote.ballot.election_id, vote.token)
+        return Claim.SAME if now is not None and now.held_tag == vote.tag else Claim.TAKEN
+
+    def _answer(
+        self, vote: _Vote, claim: Claim, outbox: list[protocol.OutgoingMessage], problem: str
     ) -> None:
+        ballot = vote.ballot
         fields = {
             "uuid": ballot.uuid,
             "election_id": ballot.election_id,
             "machine_id": ballot.machine_id,
-            "message_id": message_id,
+            "message_id": vote.message_id,
         }
-        if claim is Claim.TAKEN:
+        if claim is Claim.SUSPENDED:
+            outbox.append(
+                protocol.rejection_message(
+                    ballot.machine_id,
+                    ballot.uuid,
+                    f"voting is suspended: {problem or 'the dedup store cannot vouch for itself'}"
+                    "; this vote was not counted, try again later",
+                )
+            )
+            log.warning("vote.suspended", **fields)
+        elif claim is Claim.TAKEN:
             outbox.append(
                 protocol.result_message(
                     ballot.machine_id, ballot.uuid, protocol.RESULT_ALREADY_VOTED
                 )
             )
             log.info("vote.repeat", **fields)
-        elif claim is Claim.RELEASED:
-            outbox.append(
-                protocol.result_message(
-                    ballot.machine_id,
-                    ballot.uuid,
-                    f"{protocol.RESULT_REJECTED_PREFIX} this ballot was given up earlier; "
-                    "vote again",
-                )
-            )
-            log.info("vote.given_up_ballot_again", **fields)
         else:
-            outbox.append(self.record(ballot))
+            outbox.append(self.record(ballot, vote.tag))
             log.info("vote.accepted", redelivered=claim is Claim.SAME, **fields)
 
-    def record(self, ballot: Ballot) -> protocol.OutgoingMessage:
+    def record(self, ballot: Ballot, tag: bytes) -> protocol.OutgoingMessage:
         """The signed ``record vote`` for a claimed ballot (without the voter)."""
         message = protocol.OutgoingMessage(
             body=ballot.record_body(),
             attributes={
                 protocol.FUNCTION: protocol.RECORD_VOTE,
                 protocol.MACHINE_ID: ballot.machine_id,
+                BALLOT_REF: self.secrets.ballot_ref(tag).hex(),
             },
         )
-        return message.with_attributes(self.signer.attributes(message.data()))
-
-    def release(self, data: bytes, attributes: Mapping[str, str], message_id: str) -> None:
-        """Process a ``release claim`` event: free the voter, then tell the machine."""
-        try:
-            self.verifier.verify(data, attributes)
-            release = parse_release(data, attributes)
-        except (BadSignature, InvalidVote) as exc:
-            log.warning("release.refused", reason=str(exc), message_id=message_id)
-            return
-        freed = self.claims.release(release.election_id, release.uuid)
-        self.publisher.publish(
-            protocol.result_message(
-                release.machine_id,
-                release.uuid,
-                f"{protocol.RESULT_REJECTED_PREFIX} not recorded ({release.reason}); "
-                "the voter may vote again",
-            )
-        )
-        log.warning(
-            "vote.released",
-            uuid=release.uuid,
-            election_id=release.election_id,
-            machine_id=release.machine_id,
-            freed=freed,
-            reason=release.reason,
+        return protocol.OutgoingMessage(
+            message.body, self.signer.attributes(message.data(), message.attributes)
         )
 
     def give_up(self, message: dict[str, Any], retries: int) -> None:
-        """Retries of a ``submit vote`` ran out: dead-letter it, free its voter, say so.
+        """Retries of a ``submit vote`` ran out: fence its ballot, dead-letter it, say so.
 
-        The dead letter keeps the vote without its voter ID (ballot secrecy): it is for
-        the operator to see, not to replay; the voter is told to vote again instead.
+        The fence (a tombstone under the ballot's reference) means a record of it that is
+        still on its way can never be stored, so the voter can truly vote again. If the
+        ballot was stored after all, the machine is told so. The dead letter keeps the
+        vote without its voter ID (ballot secrecy): it is for the operator to see, not to
+        replay. Errors of the database or Redis make Dramatiq retry this, for as long as
+        they last (``actors.retrying``).
         """
         data, attributes = from_message(message)
         try:
             ballot = parse_submission(data, attributes, choices=self.choices)
         except InvalidVote:
-            ballot = None
-        kept = ballot.record_body() if ballot is not None else {}
-        letter = self.dead_letters.add(with_body(message, json.dumps(kept).encode()), retries)
-        if ballot is None:
-            return  # nothing was claimed for it
-        self.claims.release(ballot.election_id, ballot.uuid)
+            self.dead_letters.add(with_body(message, b"{}"), retries)
+            return  # answered when it was refused, and nothing was claimed for it
+        assert ballot.voter_id is not None
+        token = self.secrets.voter_token(ballot.election_id, ballot.voter_id)
+        tag = self.secrets.ballot_tag(ballot.election_id, token, ballot.uuid)
+        ref = self.secrets.ballot_ref(tag)
+        if not self.ballots.tombstone(ref, ballot.election_id, BallotState.FENCED):
+            state = self.ballots.states([ref]).get(ref)
+            if state == BallotState.RECORDED:
+                self.publisher.publish(
+                    protocol.result_message(
+                        ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL
+                    )
+                )
+                log.warning("vote.recorded_after_all", uuid=ballot.uuid, retries=retries)
+                return
+        kept = json.dumps(ballot.record_body()).encode()
+        letter = self.dead_letters.add(
+            with_body(message, kept), retries, letter_id=f"vote-{ref.hex()}"
+        )
+        holder = self.claims.holder(ballot.election_id, token)
+        free = holder is None or holder.held_tag == tag
         self.publisher.publish(
-            protocol.result_message(
+            protocol.rejection_message(
                 ballot.machine_id,
                 ballot.uuid,
-                f"{protocol.RESULT_REJECTED_PREFIX} not processed ({letter.error}); "
-                "the voter may vote again",
+                f"not processed ({letter.error})"
+                + ("; the voter may vote again" if free else "; the voter has another ballot"),
             )
         )
-
-    def replay_record(self, message: dict[str, Any]) -> None:
-        """An operator replays a dead-lettered record: claim its voter again, then forward.
-
-        The record service gave the ballot up and its voter was freed; the voter may have
-        voted since, so the ballot is recorded only if its claim can be taken back.
-        """
-        data, attributes = from_message(message)
-        ballot = parse_record(data, attributes, choices=self.choices)
-        try:
-            claim = self.claims.reclaim(ballot.election_id, ballot.uuid)
-        except LookupError:
-            log.warning("replay.refused", uuid=ballot.uuid, reason="ballot link expired")
-            return
-        if claim is Claim.TAKEN:
-            self.publisher.publish(
-                protocol.result_message(
-                    ballot.machine_id,
-                    ballot.uuid,
-                    f"{protocol.RESULT_REJECTED_PREFIX} the voter has voted again since",
-                )
-            )
-            log.warning("replay.refused", uuid=ballot.uuid, reason="the voter voted again")
-            return
-        self.publisher.publish(self.record(ballot))
-        log.info("replay.forwarded", uuid=ballot.uuid, election_id=ballot.election_id)
+        log.warning("vote.given_up", uuid=ballot.uuid, retries=retries, voter_free=free)
 
 
 def reject(

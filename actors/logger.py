@@ -8,13 +8,17 @@ from typing import Any
 import dramatiq
 
 from actors import process
+from actors.ballots import BallotTable
 from actors.batch import run_batch, split
 from actors.broker import settings
 from actors.claims import VoterClaims
 from actors.dead_letters import DeadLetters
 from actors.dedup import VoteLogger
 from actors.payload import body_of
-from election.signing import Signer, Verifier
+from actors.retrying import always
+from actors.seal import Watermark, establish_seal
+from election.preflight import durability_problems
+from election.secrecy import VoterSecrets
 
 #: Longest one vote may take before Dramatiq interrupts it (and retries).
 TIME_LIMIT_MS = 60_000
@@ -23,23 +27,38 @@ QUEUE = settings.queue_name("logger")
 
 def _vote_logger() -> VoteLogger:
     client = process.redis_client.get()
+    database = process.database.get()
+    secrets = VoterSecrets(settings.require_voter_key())
+    seal, floor, _ = establish_seal(client, database, settings.namespace, secrets.key_check)
+    claims = VoterClaims(
+        client,
+        settings.namespace,
+        seal,
+        config_problems=durability_problems,
+        wait_replicas=settings.dedup_wait_replicas,
+    )
+    claims.floor = floor
     return VoteLogger(
-        VoterClaims(client, settings.namespace, link_ttl_s=settings.ballot_link_ttl_s),
+        claims,
+        BallotTable(database),
         process.publisher.get(),
         DeadLetters(client, settings.namespace),
-        voter_key=settings.require_voter_key(),
-        signer=Signer(*settings.require_signing_key()),
-        verifier=Verifier(settings.require_verifying_keys()),
+        Watermark(database, settings.namespace, floor),
+        secrets=secrets,
+        signer=process.signer(),
         choices=settings.choices,
+        stale_s=settings.claim_stale_s,
     )
 
 
 _logger = process.PerProcess(_vote_logger)
 
 
-@dramatiq.actor(actor_name="dedup_gave_up", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+@dramatiq.actor(
+    actor_name="dedup_gave_up", queue_name=QUEUE, time_limit=TIME_LIMIT_MS, retry_when=always
+)
 def dedup_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
-    """A ``submit vote`` ran out of retries: dead-letter it and free its voter."""
+    """A ``submit vote`` ran out of retries: fence it, dead-letter it, tell the machine."""
     _logger.get().give_up(message, int(retry_info.get("retries", 0)))
 
 
@@ -70,15 +89,3 @@ def dedup_votes(batch: list[list[Any]]) -> None:
     """Dedup a batch of ``submit vote`` messages; if it fails, each goes on as ``dedup_vote``."""
     worker = _logger.get()
     run_batch(batch, worker.handle_many, worker.publisher.publish_many, dedup_vote.send)
-
-
-@dramatiq.actor(actor_name="release_claim", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
-def release_claim(data: str, attributes: dict[str, str], message_id: str) -> None:
-    """Free the voter of a ballot the record service gave up (a signed event)."""
-    _logger.get().release(body_of(data), attributes, message_id)
-
-
-@dramatiq.actor(actor_name="replay_record", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
-def replay_record(message: dict[str, Any]) -> None:
-    """An operator's replay of a dead-lettered record: reclaim the voter, then forward."""
-    _logger.get().replay_record(message)

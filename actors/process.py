@@ -18,6 +18,7 @@ from playhouse.pool import PooledPostgresqlDatabase
 from actors.broker import settings
 from election.models import open_database
 from election.pubsub import Publisher
+from election.signing import Signer
 
 T = TypeVar("T")
 
@@ -56,3 +57,8 @@ redis_client: PerProcess[redis.Redis] = PerProcess(
     )
 )
 database: PerProcess[PooledPostgresqlDatabase] = PerProcess(lambda: open_database(settings))
+
+
+def signer() -> Signer:
+    """The signer of this process's messages (the voting logger's records)."""
+    return Signer(*settings.require_signing_key(), settings.namespace, settings.signature_ttl_s)

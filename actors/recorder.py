@@ -10,33 +10,26 @@ import dramatiq
 from actors import process
 from actors.batch import run_batch, split
 from actors.broker import settings
-from actors.dead_letters import DeadLetters
 from actors.payload import body_of
-from actors.recording import VoteRecorder
-from election.signing import Signer, Verifier
+from actors.recording import VoteRecorder, vote_recorder
+from actors.retrying import always
 
 #: Longest one record may take before Dramatiq interrupts it (and retries).
 TIME_LIMIT_MS = 60_000
 QUEUE = settings.queue_name("recorder")
 
-
-def _vote_recorder() -> VoteRecorder:
-    return VoteRecorder(
-        process.database.get(),
-        process.publisher.get(),
-        DeadLetters(process.redis_client.get(), settings.namespace),
-        verifier=Verifier(settings.require_verifying_keys()),
-        signer=Signer(*settings.require_signing_key()),
-        choices=settings.choices,
+_recorder: process.PerProcess[VoteRecorder] = process.PerProcess(
+    lambda: vote_recorder(
+        settings, process.database.get(), process.redis_client.get(), process.publisher.get()
     )
+)
 
 
-_recorder = process.PerProcess(_vote_recorder)
-
-
-@dramatiq.actor(actor_name="record_gave_up", queue_name=QUEUE, time_limit=TIME_LIMIT_MS)
+@dramatiq.actor(
+    actor_name="record_gave_up", queue_name=QUEUE, time_limit=TIME_LIMIT_MS, retry_when=always
+)
 def record_gave_up(message: dict[str, Any], retry_info: dict[str, Any]) -> None:
-    """A record ran out of retries: dead-letter it and ask the logger to free the voter."""
+    """A record ran out of retries: tombstone it, dead-letter it, tell the machine."""
     _recorder.get().give_up(message, int(retry_info.get("retries", 0)))
 
 

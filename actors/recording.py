@@ -2,176 +2,295 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import base64
+import json
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import peewee
+import redis
 import structlog
 
+from actors.ballots import BallotTable
 from actors.dead_letters import DeadLetters
-from actors.dedup import reject
 from actors.payload import from_message
+from config import Settings
 from election import protocol
-from election.models import Ballot as BallotRow
+from election.models import BallotState
 from election.pubsub import Publisher
-from election.signing import BadSignature, Signer, Verifier
-from election.votes import Ballot, InvalidVote, parse_record
+from election.signing import BALLOT_REF, BadSignature, Expired, UnknownKey, Verifier, now_ms
+from election.votes import InvalidVote, parse_record, peek_uuid
 
 log = structlog.get_logger(__name__)
 
-#: The latest moment Python's datetime can hold; later timestamps are clamped to it.
-_MAX_EPOCH_S = 253402300799
+#: Records signed with a key this process does not know are kept (an operator may have
+#: rotated a key out too early) up to this many dead letters; beyond, only logged.
+UNVERIFIED_CAP = 10_000
+_REF = re.compile(r"[0-9a-f]{32}")
+
+#: What became of a record (for the operator's replay and the tests).
+STORED = "stored"
+DUPLICATE = "already stored"
+REFUSED = "refused"
+GIVEN_UP = "given up"
+UNVERIFIED = "kept: signed with an unknown key"
+QUARANTINE_FULL = "dropped: signed with an unknown key, and the dead letters are full"
+FORGED = "dropped: forged"
+
+RESULT_GIVEN_UP_EARLIER = "not recorded: this ballot was given up earlier; the voter may vote again"
+RESULT_SUPERSEDED = "not recorded: this ballot was given up earlier and the voter has voted since"
+RESULT_OTHER_CHOICE = "not recorded: this ballot was recorded earlier with another choice"
 
 
-def _insert_statement(rows: int) -> str:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING uuid`` for ``rows`` ballots, from the
-    model (the models must be bound to a database)."""
-    now = dt.datetime.now(dt.UTC)
-    row = {
-        "uuid": "",
-        "election_id": "",
-        "machine_id": "",
-        "choice": 0,
-        "cast_at": now,
-        "recorded_at": now,
-    }
-    query = BallotRow.insert_many([row] * rows).on_conflict_ignore().returning(BallotRow.uuid)
-    sql = str(query.sql()[0])
-    # handle_many() binds the values in this order.
-    columns = '("uuid", "election_id", "machine_id", "choice", "cast_at", "recorded_at")'
-    if columns not in sql:
-        raise RuntimeError(f"unexpected ballot insert: {sql}")
-    return sql
+@dataclass(frozen=True)
+class _Record:
+    data: bytes
+    attributes: Mapping[str, str]
+    message_id: str
+    ref: bytes
 
 
 class VoteRecorder:
-    """Stores a ballot (once per UUID) and answers ``successful`` to its machine.
+    """Stores a ballot (once per reference) and answers ``successful`` to its machine.
 
     Only ``record vote`` messages signed by the voting logger are accepted: anything else
     could be ballot stuffing, and is logged and dropped without a trace in the database.
+    A record signed correctly that cannot be stored (its signature expired, it breaks a
+    rule of this worker, its retries ran out) is given up: a tombstone under its
+    reference, a dead letter, and an answer that the voter may vote again. A tombstone
+    makes any later copy of the record a no-op.
     """
 
     def __init__(
         self,
-        database: peewee.Database,
+        ballots: BallotTable,
         publisher: Publisher,
         dead_letters: DeadLetters,
         *,
         verifier: Verifier,
-        signer: Signer,
         choices: int,
     ) -> None:
-        self.database = database
+        self.ballots = ballots
         self.publisher = publisher
         self.dead_letters = dead_letters
         self.verifier = verifier
-        self.signer = signer
         self.choices = choices
-        # Peewee writes the statement once per batch size; building it per vote was a
-        # seventh of the recorder's CPU. Values are bound as parameters.
-        self._insert_sql: dict[int, str] = {}
 
     def handle_many(
         self,
         records: Sequence[tuple[bytes, Mapping[str, str], str]],
         outbox: list[protocol.OutgoingMessage] | None = None,
-    ) -> None:
+        *,
+        replay: bool = False,
+    ) -> list[str]:
         """Store ``(data, attributes, message_id)`` records with one multi-row insert,
         then answer each in one publish (or, given an ``outbox``, into it for the caller
-        to publish). A failure stores none of them, and raises."""
+        to publish); what became of each (``STORED`` ...). A failure to store raises.
+
+        ``replay`` (an operator's replay of a dead letter) ignores the signature's expiry
+        and records a given-up or fenced ballot after all, unless its voter voted since.
+        """
         sending: list[protocol.OutgoingMessage] = [] if outbox is None else outbox
-        ballots: list[tuple[Ballot, str]] = []
+        outcomes: dict[str, str] = {}
+        accepted: list[tuple[_Record, Any]] = []
+        refused: list[tuple[_Record, str]] = []
         for data, attributes, message_id in records:
-            try:
-                self.verifier.verify(data, attributes)
-            except BadSignature as forged:
-                log.warning(
-                    "record.forged",
-                    reason=str(forged),
-                    message_id=message_id,
-                    machine_id=attributes.get(protocol.MACHINE_ID),
-                )
+            record = self._verified(data, attributes, message_id, replay, outcomes, sending)
+            if record is None:
                 continue
             try:
-                ballots.append((parse_record(data, attributes, choices=self.choices), message_id))
+                ballot = parse_record(data, attributes, choices=self.choices)
             except InvalidVote as invalid:
-                reject(sending, invalid, message_id, stage="recorder")
-        inserted = self._insert([ballot for ballot, _ in ballots])
-        for ballot, message_id in ballots:
-            sending.append(
-                protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL)
+                refused.append((record, invalid.reason))
+                continue
+            accepted.append((record, ballot))
+        inserted = self.ballots.insert(
+            [(record.ref, ballot.election_id, ballot.choice) for record, ballot in accepted]
+        )
+        others = self.ballots.rows(
+            {record.ref for record, _ in accepted if record.ref not in inserted}
+        )
+        for record, ballot in accepted:
+            state, choice = others.get(record.ref, (None, None))
+            if record.ref in inserted:
+                state, choice = BallotState.RECORDED, ballot.choice
+            restored = (
+                replay
+                and state in (BallotState.GIVEN_UP, BallotState.FENCED)
+                and self.ballots.restore(record.ref, ballot.choice)
             )
-            log.info(
-                "vote.recorded",
-                uuid=ballot.uuid,
-                election_id=ballot.election_id,
-                machine_id=ballot.machine_id,
-                choice=ballot.choice,
-                message_id=message_id,
-                duplicate=ballot.uuid not in inserted,
+            fields = {
+                "uuid": ballot.uuid,
+                "election_id": ballot.election_id,
+                "message_id": record.message_id,
+            }
+            if state == BallotState.RECORDED and choice != ballot.choice:
+                # The same ballot (voter and UUID) again, but with another choice: the
+                # first one counts, and this one is not "recorded".
+                sending.append(
+                    protocol.rejection_message(ballot.machine_id, ballot.uuid, RESULT_OTHER_CHOICE)
+                )
+                outcomes[record.message_id] = f"{REFUSED}: {RESULT_OTHER_CHOICE}"
+                log.warning("vote.other_choice", **fields)
+                continue
+            if state == BallotState.RECORDED or restored:
+                sending.append(
+                    protocol.result_message(
+                        ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL
+                    )
+                )
+                duplicate = record.ref not in inserted and not restored
+                outcomes[record.message_id] = DUPLICATE if duplicate else STORED
+                log.info("vote.recorded", duplicate=duplicate, restored=bool(restored), **fields)
+                continue
+            reason = (
+                RESULT_SUPERSEDED if state == BallotState.SUPERSEDED else RESULT_GIVEN_UP_EARLIER
             )
+            sending.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, reason))
+            outcomes[record.message_id] = f"{REFUSED}: {reason}"
+            log.warning("vote.tombstoned", state=state, **fields)
+        for record, reason in refused:
+            log.warning("vote.rejected", stage="recorder", reason=reason)
+            answer = self._give_up(record, _as_message(record), 0, reason)
+            if answer is not None:
+                sending.append(answer)
+            outcomes[record.message_id] = f"{GIVEN_UP}: {reason}"
         if outbox is None:
             self.publisher.publish_many(sending)
+        return [outcomes.get(message_id, FORGED) for _, _, message_id in records]
 
-    def _insert(self, ballots: Sequence[Ballot]) -> set[str]:
-        """Insert the ballots in one statement; the UUIDs that were new."""
-        if not ballots:
-            return set()
-        sql = self._insert_sql.get(len(ballots))
-        if sql is None:
-            sql = self._insert_sql[len(ballots)] = _insert_statement(len(ballots))
-        now = dt.datetime.now(dt.UTC)
-        values: list[object] = []
-        for ballot in ballots:
-            cast_at = dt.datetime.fromtimestamp(min(ballot.timestamp / 1000, _MAX_EPOCH_S), dt.UTC)
-            values += [
-                ballot.uuid,
-                ballot.election_id,
-                ballot.machine_id,
-                ballot.choice,
-                cast_at,
-                now,
-            ]
-        # Each worker thread keeps its own connection between messages (checking one out
-        # of the pool per message cost a fifth of the recorder's CPU); a connection that
-        # failed is closed, so the retry opens a fresh one.
-        self.database.connect(reuse_if_open=True)
+    def _verified(
+        self,
+        data: bytes,
+        attributes: Mapping[str, str],
+        message_id: str,
+        replay: bool,
+        outcomes: dict[str, str],
+        outbox: list[protocol.OutgoingMessage],
+    ) -> _Record | None:
+        """The record if its signature holds; otherwise logged (and kept, or given up)."""
+        at_ms = None if replay else now_ms()
         try:
-            cursor = self.database.execute_sql(sql, values)
-            return {str(row[0]) for row in cursor.fetchall()}
-        except (peewee.OperationalError, peewee.InterfaceError):
-            self.database.close()
-            raise
+            self.verifier.verify(data, attributes, function=protocol.RECORD_VOTE, at_ms=at_ms)
+        except UnknownKey as unknown:
+            letter = {
+                "message_id": message_id,
+                "actor_name": "record_vote",
+                "args": [base64.b64encode(data).decode("ascii"), dict(attributes), message_id],
+            }
+            kept = self.dead_letters.add_if_room(letter, 0, error=str(unknown), cap=UNVERIFIED_CAP)
+            log.warning("record.unverified", reason=str(unknown), message_id=message_id)
+            outcomes[message_id] = UNVERIFIED if kept else QUARANTINE_FULL
+            return None
+        except Expired as expired:
+            record = _Record(data, attributes, message_id, _ref(attributes))
+            answer = self._give_up(record, _as_message(record), 0, str(expired))
+            if answer is not None:
+                outbox.append(answer)
+            outcomes[message_id] = f"{GIVEN_UP}: {expired}"
+            return None
+        except BadSignature as forged:
+            log.warning("record.forged", reason=str(forged), message_id=message_id)
+            return None
+        return _Record(data, attributes, message_id, _ref(attributes))
 
     def give_up(self, message: dict[str, Any], retries: int) -> None:
-        """Retries of a record ran out: dead-letter it and ask the logger to free the voter.
+        """Retries of a record ran out: tombstone it, dead-letter it, tell the machine.
 
         Unless the ballot is stored after all (its insert committed, then the answer could
         not be published; or another copy of it got through): then it is answered
-        ``successful`` and its voter stays claimed. If the database cannot say, this
-        raises, and Dramatiq retries the give-up, so a voter is never freed by guesswork.
+        ``successful``. Errors of the database, Redis or Pub/Sub make Dramatiq retry this,
+        for as long as they last, so no ballot ends without an answer.
         """
         data, attributes = from_message(message)
         try:
-            ballot = parse_record(data, attributes, choices=self.choices)
-        except InvalidVote:
-            self.dead_letters.add(message, retries)
-            return  # invalid records are answered at once and never retried
-        self.database.connect(reuse_if_open=True)
-        try:
-            stored = BallotRow.select().where(BallotRow.uuid == ballot.uuid).exists()
-        except (peewee.OperationalError, peewee.InterfaceError):
-            self.database.close()
-            raise
-        if stored:
-            self.publisher.publish(
-                protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL)
+            self.verifier.verify(data, attributes, function=protocol.RECORD_VOTE)
+        except BadSignature as bad:
+            self.dead_letters.add_if_room(
+                message, retries, error=f"unverifiable: {bad}", cap=UNVERIFIED_CAP
             )
-            log.warning("vote.recorded_after_all", uuid=ballot.uuid, retries=retries)
+            log.warning("record.unverified", reason=str(bad), message_id=message.get("message_id"))
             return
-        letter = self.dead_letters.add(message, retries)
-        release = protocol.release_message(
-            ballot.machine_id, ballot.election_id, ballot.uuid, letter.error[:200]
+        record = _Record(data, attributes, str(message.get("message_id")), _ref(attributes))
+        answer = self._give_up(record, message, retries, None)
+        if answer is not None:
+            self.publisher.publish(answer)
+
+    def _give_up(
+        self, record: _Record, message: dict[str, Any], retries: int, error: str | None
+    ) -> protocol.OutgoingMessage | None:
+        """Tombstone and dead-letter a record that will not be stored; the answer for its
+        machine (``None`` when it cannot be identified)."""
+        body = _loose_body(record.data)
+        election_id = str(body.get("election_ID", ""))[:64]
+        machine_id = record.attributes.get(protocol.MACHINE_ID)
+        uuid = peek_uuid(base64.b64encode(record.data).decode("ascii"))
+        if not self.ballots.tombstone(record.ref, election_id, BallotState.GIVEN_UP):
+            state = self.ballots.states([record.ref]).get(record.ref)
+            if state == BallotState.RECORDED:
+                log.warning("vote.recorded_after_all", uuid=uuid, retries=retries)
+                if not machine_id:
+                    return None
+                return protocol.result_message(machine_id, uuid, protocol.RESULT_SUCCESSFUL)
+            if state == BallotState.SUPERSEDED:
+                # Given up before, and its voter has voted since: nothing to keep or free.
+                log.warning("vote.tombstoned", state=state, uuid=uuid)
+                return (
+                    None
+                    if not machine_id
+                    else protocol.rejection_message(machine_id, uuid, RESULT_SUPERSEDED)
+                )
+        letter = self.dead_letters.add(
+            message, retries, letter_id=f"record-{record.ref.hex()}", error=error
         )
-        self.publisher.publish(release.with_attributes(self.signer.attributes(release.data())))
+        # No UUID here: with a reason such as a choice out of range, it would say something
+        # of the ballot's choice (the dead letter keeps the record itself).
+        log.warning("vote.given_up", letter=letter.message_id, election_id=election_id)
+        if not machine_id:
+            return None
+        return protocol.rejection_message(
+            machine_id, uuid, f"not recorded ({letter.error}); the voter may vote again"
+        )
+
+
+def vote_recorder(
+    settings: Settings, database: peewee.Database, client: redis.Redis, publisher: Publisher
+) -> VoteRecorder:
+    """The record service's worker for ``settings``, on the given clients."""
+    return VoteRecorder(
+        BallotTable(database),
+        publisher,
+        DeadLetters(client, settings.namespace),
+        verifier=Verifier(settings.require_verifying_keys(), settings.namespace),
+        choices=settings.choices,
+    )
+
+
+def _ref(attributes: Mapping[str, str]) -> bytes:
+    text = attributes.get(BALLOT_REF, "")
+    if not _REF.fullmatch(text):
+        # Only a signed message gets here, so only a broken logger could send this.
+        raise ValueError(f"record carries no valid {BALLOT_REF}")
+    return bytes.fromhex(text)
+
+
+def _as_message(record: _Record) -> dict[str, Any]:
+    return {
+        "message_id": record.message_id,
+        "actor_name": "record_vote",
+        "args": [
+            base64.b64encode(record.data).decode("ascii"),
+            dict(record.attributes),
+            record.message_id,
+        ],
+    }
+
+
+def _loose_body(data: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

@@ -5,17 +5,31 @@ The Pub/Sub message is acknowledged only after the Dramatiq enqueue returned (Re
 answered, or RabbitMQ confirmed); if the enqueue fails it is nacked and Pub/Sub
 redelivers it. A crash in between at worst enqueues twice, which the actors absorb
 (claims remember the ballot UUID, records are unique by UUID).
+
+Anyone may publish to the topic, up to Pub/Sub's 10 MB with any attributes, and on the
+emulator every message reaches every subscription. A message no actor would accept (a
+body over ``election.votes.MAX_BODY_BYTES``, or attributes over
+:data:`MAX_ATTRIBUTES_BYTES`) is acked and dropped here with one ``message.oversized``
+line, before it is enqueued. Like any malformed vote, an oversized ``submit vote`` whose
+sender can be identified (a valid ``machineID`` attribute; the body is not read) is
+answered ``rejected:`` with the reason the logger would give (SPEC: malformed votes are
+rejected with an answer, never with silence), when the route has an ``answer``
+publisher (the bridge gives every route one). The Dramatiq messages of a pull are capped
+in bytes as well as in count (:func:`batch_bounds`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import dramatiq
 import structlog
 
 from actors.payload import to_args
+from election import protocol
 from election.subscriber import PulledMessage
+from election.votes import MAX_BODY_BYTES, canonical_cli_id
 
 log = structlog.get_logger(__name__)
 
@@ -29,18 +43,69 @@ log = structlog.get_logger(__name__)
 #: rest of a pull is one batch.
 FIRST_BATCH = 25
 MAX_BATCH = 100
+#: Most bytes of Pub/Sub messages (bodies as base64, attributes; see :func:`wire_bytes`)
+#: one Dramatiq message may carry. Far above a batch of real votes (a few hundred bytes
+#: each), it bounds what a broker must hold per message whatever is published: 100
+#: messages at the limits below would be 1.4 MB (RabbitMQ refuses messages over its
+#: ``max_message_size``, 16 MiB by default since 4.0).
+MAX_BATCH_BYTES = 512 * 1024
+#: Most bytes of attributes (keys and values, UTF-8) a forwarded message may have. Ours
+#: carry two short ones; the emulator accepts any number of any size.
+MAX_ATTRIBUTES_BYTES = 8 * 1024
 
 
-def batch_bounds(count: int, first: int = FIRST_BATCH, most: int = MAX_BATCH) -> list[slice]:
-    """How ``count`` messages of one pull split into Dramatiq messages: ``first``, then
-    runs of at most ``most``; none empty."""
-    if first < 1 or most < 1:
-        raise ValueError(f"batch sizes must be at least 1, not {first} and {most}")
-    if count <= 0:
-        return []
-    parts = [slice(0, min(first, count))]
-    for start in range(parts[0].stop, count, most):
-        parts.append(slice(start, min(start + most, count)))
+def attributes_bytes(attributes: Mapping[str, str]) -> int:
+    """The size of a message's attributes: keys and values, UTF-8 encoded."""
+    return sum(len(key.encode()) + len(value.encode()) for key, value in attributes.items())
+
+
+def oversized(body_bytes: int, attributes_size: int) -> bool:
+    """Whether a message of these sizes is too large to forward."""
+    return body_bytes > MAX_BODY_BYTES or attributes_size > MAX_ATTRIBUTES_BYTES
+
+
+def oversize_reason(body_bytes: int, attributes_size: int) -> str:
+    """Why a message of these sizes is refused, in the words of ``election.votes``."""
+    if body_bytes > MAX_BODY_BYTES:
+        return f"body too large ({body_bytes} bytes, limit {MAX_BODY_BYTES})"
+    return f"attributes too large ({attributes_size} bytes, limit {MAX_ATTRIBUTES_BYTES})"
+
+
+def wire_bytes(body_bytes: int, attributes_size: int) -> int:
+    """What one Pub/Sub message weighs in a Dramatiq message: its body base64-encoded
+    (see ``actors.payload.to_args``) and its attributes."""
+    return 4 * ((body_bytes + 2) // 3) + attributes_size
+
+
+def batch_bounds(
+    count: int,
+    first: int = FIRST_BATCH,
+    most: int = MAX_BATCH,
+    *,
+    sizes: Sequence[int] | None = None,
+    max_bytes: int = MAX_BATCH_BYTES,
+) -> list[slice]:
+    """How ``count`` messages of one pull split into Dramatiq messages, in order: at most
+    ``first`` in the first, at most ``most`` in each of the rest, and, given the
+    messages' ``sizes``, at most ``max_bytes`` in each (a message larger than that on its
+    own goes alone); none empty."""
+    if first < 1 or most < 1 or max_bytes < 1:
+        raise ValueError(
+            f"batch sizes must be at least 1, not {first}, {most} and {max_bytes} bytes"
+        )
+    if sizes is not None and len(sizes) != count:
+        raise ValueError(f"{len(sizes)} sizes for {count} messages")
+    parts: list[slice] = []
+    start, weight = 0, 0
+    for index in range(count):
+        size = sizes[index] if sizes is not None else 0
+        limit = first if not parts else most
+        if index > start and (index - start >= limit or weight + size > max_bytes):
+            parts.append(slice(start, index))
+            start, weight = index, 0
+        weight += size
+    if count > 0:
+        parts.append(slice(start, count))
     return parts
 
 
@@ -56,14 +121,27 @@ class Route:
     subscription: str
     actor: dramatiq.Actor  # type: ignore[type-arg]
     batch_actor: dramatiq.Actor | None = None  # type: ignore[type-arg]
+    #: Publishes an answer to a sender (see the module's docstring); ``None``: no answers.
+    answer: Callable[[protocol.OutgoingMessage], object] | None = None
 
     def forward_batch(self, messages: list[PulledMessage]) -> None:
-        """Enqueue the messages in batches, then ack them; nack a batch whose enqueue fails."""
+        """Enqueue the messages in batches, then ack them; nack a batch whose enqueue fails.
+        Oversized messages are acked and dropped first."""
         if self.batch_actor is None:
             for message in messages:
                 self.forward(message)
             return
-        for part in batch_bounds(len(messages)):
+        kept: list[PulledMessage] = []
+        sizes: list[int] = []
+        for message in messages:
+            body, attributes = len(message.data), attributes_bytes(message.attributes)
+            if oversized(body, attributes):
+                self._refuse(message, body, attributes)
+                continue
+            kept.append(message)
+            sizes.append(wire_bytes(body, attributes))
+        messages = kept
+        for part in batch_bounds(len(messages), sizes=sizes):
             chunk = messages[part]
             try:
                 self.batch_actor.send([to_args(m.data, m.attributes, m.message_id) for m in chunk])
@@ -87,7 +165,49 @@ class Route:
             )
 
     def forward(self, message: PulledMessage) -> None:
-        """Enqueue ``message`` for the actor, then ack; nack if the enqueue fails."""
+        """Enqueue ``message`` for the actor, then ack; nack if the enqueue fails. An
+        oversized message is acked and dropped instead."""
+        body, attributes = len(message.data), attributes_bytes(message.attributes)
+        if oversized(body, attributes):
+            self._refuse(message, body, attributes)
+            return
+        self._enqueue(message)
+
+    def _refuse(self, message: PulledMessage, body_bytes: int, attributes_size: int) -> None:
+        """Refuse an oversized message: one warning line (never its body), the sender's
+        answer if it can be told, then ack (nack if that answer could not be sent)."""
+        reason = oversize_reason(body_bytes, attributes_size)
+        # The machine's ID in its one canonical form, as the logger answers it ("07" -> "7").
+        given = message.attributes.get(protocol.MACHINE_ID)
+        machine = None if given is None else canonical_cli_id(given)
+        if self.answer is None or message.attributes.get(protocol.FUNCTION) != protocol.SUBMIT_VOTE:
+            machine = None
+        log.warning(
+            "message.oversized",
+            subscription=self.subscription,
+            message_id=message.message_id,
+            body_bytes=body_bytes,
+            attributes_bytes=attributes_size,
+            max_body_bytes=MAX_BODY_BYTES,
+            max_attributes_bytes=MAX_ATTRIBUTES_BYTES,
+            answered=machine,
+        )
+        if machine is not None and self.answer is not None:
+            try:
+                # No UUID: it is in the body, which is not read.
+                self.answer(protocol.rejection_message(machine, "", reason))
+            except Exception as exc:  # any publish failure: Pub/Sub redelivers it
+                log.warning(
+                    "bridge.answer_failed",
+                    subscription=self.subscription,
+                    message_id=message.message_id,
+                    error=repr(exc),
+                )
+                message.nack()
+                return
+        message.ack()
+
+    def _enqueue(self, message: PulledMessage) -> None:
         try:
             self.actor.send(*to_args(message.data, message.attributes, message.message_id))
         except Exception as exc:  # any broker failure: let Pub/Sub redeliver

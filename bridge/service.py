@@ -2,20 +2,50 @@
 
 Flow control is the subscriber's default (``election.subscriber.THREADS`` pulling threads
 of ``BATCH`` messages each per subscription); the bench's relays use the same.
+
+It heals itself: when a service subscription is found missing (deleted by hand, or lost
+with its topic when the emulator restarted, since the emulator keeps everything in
+memory), the topic and the service subscriptions are made again exactly as ``election
+provision`` makes them (see :meth:`Bridge.recreate`), and pulling goes on, with one log
+line per re-creation. What cannot be re-created (no permission, a subscription of that
+name with another filter) stops the bridge with one line saying why.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import structlog
+from google.api_core import exceptions as api_exceptions
 
 from bridge.router import Route
 from config import Settings
-from election.pubsub import subscriber_client, subscription_path
-from election.subscriber import FilteredSubscriber
+from election.protocol import OutgoingMessage
+from election.provision import (
+    SubscriptionSpec,
+    ensure_subscription,
+    ensure_topic,
+    service_subscriptions,
+)
+from election.pubsub import (
+    CALL_TIMEOUT,
+    Publisher,
+    publisher_client,
+    subscriber_client,
+    subscription_path,
+    topic_path,
+)
+from election.subscriber import FilteredSubscriber, NotFoundHook
 
 log = structlog.get_logger(__name__)
+
+#: Seconds the bridge may spend publishing one answer (it holds a pulling thread).
+ANSWER_TIMEOUT_S = 10.0
+
+
+class BridgeFailed(RuntimeError):
+    """A subscription stopped for good; the message says which and why."""
 
 
 class Bridge:
@@ -23,17 +53,72 @@ class Bridge:
 
     def __init__(self, settings: Settings, routes: list[Route]) -> None:
         self.settings = settings
-        self.routes = routes
         self.client = subscriber_client(settings)
+        # For re-creating the topic and refusing oversized votes (rare): the channel
+        # connects on first use.
+        self.publisher = publisher_client(settings)
+        self.answers = Publisher(settings, self.publisher)
+        self.routes = [
+            route if route.answer is not None else dataclasses.replace(route, answer=self.answer)
+            for route in routes
+        ]
         self.stopped = threading.Event()
+        provisioned = {spec.name: spec for spec in service_subscriptions(settings)}
+        #: The provisioned subscriptions the bridge pulls: what :meth:`recreate` makes.
+        self.specs = [
+            provisioned[route.subscription]
+            for route in self.routes
+            if route.subscription in provisioned
+        ]
+        self._recreating = threading.Lock()
         self.subscribers = [
             FilteredSubscriber(
                 self.client,
                 subscription_path(settings, route.subscription),
                 batch_handler=route.forward_batch,
+                on_not_found=self.recreator(provisioned.get(route.subscription)),
             )
-            for route in routes
+            for route in self.routes
         ]
+
+    def answer(self, message: OutgoingMessage) -> None:
+        """Publish an answer to a sender (see ``bridge.router``), confirmed."""
+        self.answers.publish(message, timeout=ANSWER_TIMEOUT_S)
+
+    def recreator(self, spec: SubscriptionSpec | None) -> NotFoundHook | None:
+        """The hook of a route's subscriber: :meth:`recreate` (``None`` for a route that is
+        no service subscription: a missing one is fatal)."""
+        return None if spec is None else self.recreate
+
+    def recreate(self) -> bool:
+        """Make every service subscription of the bridge again, and the topic if it is
+        gone too, as provisioning does, whichever subscription was found missing (after
+        an emulator restart all are). One log line names what was created; when another
+        subscriber was first, everything exists and nothing is logged. Errors are the
+        subscriber's to judge: transient ones are tried again, others stop the bridge.
+
+        Between the topic's creation and a subscription's, whatever is published is lost
+        to that subscription. The subscriptions fed by our own services come first: a
+        ``record vote`` lost so leaves its voter claimed with no ballot, while a ``submit
+        vote`` lost so was never claimed (its machine times out, the voter may vote
+        again). The logger's subscription is made last."""
+        specs = sorted(self.specs, key=lambda spec: spec.name == self.settings.logger_subscription)
+        done: list[str] = []
+        with self._recreating:
+            for spec in specs:
+                try:
+                    done.append(ensure_subscription(self.client, self.settings, spec, CALL_TIMEOUT))
+                except api_exceptions.NotFound:
+                    # The topic is gone too (asked only then: creating topics may need a
+                    # permission the bridge lacks where only a subscription was deleted).
+                    done.append(
+                        ensure_topic(self.publisher, topic_path(self.settings), CALL_TIMEOUT)
+                    )
+                    done.append(ensure_subscription(self.client, self.settings, spec, CALL_TIMEOUT))
+        created = [line for line in done if line.endswith(" created")]
+        if created:
+            log.warning("bridge.recreated", created=created)
+        return True
 
     def start(self) -> None:
         """Open every stream."""
@@ -42,15 +127,17 @@ class Bridge:
         log.info("bridge.started", subscriptions=[r.subscription for r in self.routes])
 
     def run_until(self, stop: threading.Event, poll_s: float = 1.0) -> None:
-        """Block until ``stop`` is set (by a signal handler) or a stream dies."""
+        """Block until ``stop`` is set (by a signal handler) or a subscriber stops for good
+        (then :class:`BridgeFailed`, a ``RuntimeError``, says which and why)."""
         while not stop.wait(poll_s):
             dead = [f"{s.subscription}: {s.failure}" for s in self.subscribers if not s.running]
             if dead:
-                raise RuntimeError(f"streaming pull ended unexpectedly: {', '.join(dead)}")
+                raise BridgeFailed(f"cannot pull {'; '.join(dead)}")
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop pulling, finish in-flight forwards; what was not dispatched is nacked."""
         for subscriber in self.subscribers:
             subscriber.stop(timeout)
         self.client.close()
+        self.publisher.transport.close()
         log.info("bridge.stopped", filtered_out=sum(s.dropped for s in self.subscribers))

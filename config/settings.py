@@ -13,7 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+#: The project's own durable Redis (``scripts/services.sh`` starts it: append-only with an
+#: fsync per write, no eviction). The machine's Redis on 6379 keeps nothing on disk, and
+#: the voting logger refuses a dedup store that could forget who voted.
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6380/0"
 DEFAULT_DATABASE_URL = "postgresql://127.0.0.1:5432/postgres"
 #: RabbitMQ pushes each message to a waiting worker at once; Dramatiq's Redis broker polls
 #: an idle queue, which added about 10 ms per hop (measured: p50 at one machine 104 ms with
@@ -58,7 +61,9 @@ class Settings:
     voter_key: bytes | None
     signing_keys: Mapping[str, bytes]
     signing_key_id: str | None
-    ballot_link_ttl_s: int
+    claim_stale_s: int
+    signature_ttl_s: int
+    dedup_wait_replicas: int
     max_retries: int
     min_backoff_ms: int
     max_backoff_ms: int
@@ -96,11 +101,6 @@ class Settings:
     def recorder_subscription(self) -> str:
         """Name of the voting record service's subscription."""
         return f"{self.namespace}-recorder"
-
-    @property
-    def releases_subscription(self) -> str:
-        """Name of the subscription that feeds claim releases to the voting logger."""
-        return f"{self.namespace}-releases"
 
     def queue_name(self, role: str) -> str:
         """Dramatiq queue for one actor role (``logger`` or ``recorder``)."""
@@ -169,8 +169,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"RECORD_SIGNING_KEY_ID {signing_key_id!r} is not one of RECORD_SIGNING_KEYS' IDs"
         )
-    ballot_link_ttl_s = _integer(
-        "BALLOT_LINK_TTL_S", get("BALLOT_LINK_TTL_S", "3600"), low=60, high=86_400
+    claim_stale_s = _integer("CLAIM_STALE_S", get("CLAIM_STALE_S", "60"), low=1, high=86_400)
+    signature_ttl_s = _integer(
+        "SIGNATURE_TTL_S", get("SIGNATURE_TTL_S", "86400"), low=60, high=30 * 86_400
+    )
+    dedup_wait_replicas = _integer(
+        "DEDUP_WAIT_REPLICAS", get("DEDUP_WAIT_REPLICAS", "0"), low=0, high=16
     )
     max_retries = _integer("ACTOR_MAX_RETRIES", get("ACTOR_MAX_RETRIES", "20"), low=0, high=1000)
     min_backoff_ms = _integer(
@@ -197,7 +201,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         voter_key=voter_key,
         signing_keys=signing_keys,
         signing_key_id=signing_key_id,
-        ballot_link_ttl_s=ballot_link_ttl_s,
+        claim_stale_s=claim_stale_s,
+        signature_ttl_s=signature_ttl_s,
+        dedup_wait_replicas=dedup_wait_replicas,
         max_retries=max_retries,
         min_backoff_ms=min_backoff_ms,
         max_backoff_ms=max_backoff_ms,

@@ -7,17 +7,23 @@ problems are one clear line on standard error, not a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import random
 import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 from google.api_core import exceptions as api_exceptions
+
+if TYPE_CHECKING:
+    import peewee
+    import redis
 
 from config import ConfigError, Settings, load_settings
 from election.logs import configure_from_settings, configure_logging
@@ -153,25 +159,53 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "keys",
-        help="print fresh secrets for the environment (VOTER_KEY, RECORD_SIGNING_KEYS)",
-        description="Print a new VOTER_KEY (hashes voter IDs in Redis) and a new record "
-        "signing key, as lines for a .env file: `election keys >> .env`. To rotate the "
-        "signing key, add the new id=secret to RECORD_SIGNING_KEYS on every process, then "
-        "point RECORD_SIGNING_KEY_ID at it, then remove the old one.",
+        help="print a fresh record signing key (and, with --voter-key, a VOTER_KEY)",
+        description="Print a new record signing key as lines for a .env file: "
+        "`election keys >> .env`. To rotate it, add the new id=secret to "
+        "RECORD_SIGNING_KEYS on every process, then point RECORD_SIGNING_KEY_ID at it, then "
+        "remove the old one once nothing signed with it can be in flight. --voter-key also "
+        "prints a VOTER_KEY, for a new deployment only: the voting logger refuses to run "
+        "with a VOTER_KEY other than the one its claims were made with.",
+    )
+    p.add_argument(
+        "--voter-key", action="store_true", help="also print a VOTER_KEY (new deployments only)"
     )
     p.set_defaults(run=_keys)
 
     p = sub.add_parser(
         "dead-letters",
-        help="list, replay or purge actor messages whose retries ran out",
-        description="Votes whose processing failed after every retry are kept as dead "
-        "letters. List them; replay them once the cause is fixed (a replayed record is "
-        "stored only if its voter has not voted again since); or purge them.",
+        help="list, replay or purge ballots that could not be processed",
+        description="Ballots whose processing failed after every retry (or whose record "
+        "is signed with a key this deployment no longer holds) are kept as dead letters. "
+        "List them; replay them once the cause is fixed: a record is checked against its "
+        "signature and stored unless its voter has voted again since, and the letter is "
+        "removed only once that outcome is final (exit 1 if any is kept); or purge them.",
     )
     p.add_argument("action", nargs="?", choices=["list", "replay", "purge"], default="list")
     p.add_argument("ids", nargs="*", metavar="ID", help="dead-letter (message) IDs")
     p.add_argument("--all", action="store_true", help="act on every dead letter")
     p.set_defaults(run=_dead_letters)
+
+    p = sub.add_parser(
+        "check",
+        help="compare the claims in Redis with the ballots in PostgreSQL",
+        description="Name every voter claimed in Redis whose ballot is neither stored nor on "
+        "its way, and every recorded ballot that no claim holds (exit 1 if any). Needs "
+        "VOTER_KEY, like the voting logger.",
+    )
+    p.add_argument("--election-id", required=True, type=_id_arg, help="election ID")
+    p.set_defaults(run=_check)
+
+    p = sub.add_parser(
+        "dedup-store",
+        help="show whether the dedup store can vouch for itself, or reseal it",
+        description="status: check the dedup Redis' durability settings and its seal "
+        "(exit 1 with each problem when voting is suspended). reseal --yes: accept the "
+        "claims Redis holds now as complete, after restoring it (see docs/RELIABILITY.md).",
+    )
+    p.add_argument("action", nargs="?", choices=["status", "reseal"], default="status")
+    p.add_argument("--yes", action="store_true", help="confirm a reseal")
+    p.set_defaults(run=_dedup_store)
 
     p = sub.add_parser(
         "bench",
@@ -254,9 +288,19 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the number of recorded votes per choice, and the total, of one "
         "election, read from PostgreSQL.",
     )
-    p.add_argument("--election-id", required=True, help="election ID")
+    p.add_argument("--election-id", required=True, type=_id_arg, help="election ID")
     p.set_defaults(run=_tally)
     return parser
+
+
+def _id_arg(text: str) -> str:
+    """An election or machine ID in its one canonical form ("07" is 7)."""
+    from election.votes import InvalidId, canonical_id
+
+    try:
+        return canonical_id(text)
+    except InvalidId as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive_int(text: str) -> int:
@@ -290,7 +334,7 @@ def _on_stop_signals(handler: Callable[[], None]) -> None:
 
 def _provision(settings: Settings, args: argparse.Namespace) -> int:
     from election.filters import FilterSyntaxError
-    from election.models import open_database
+    from election.models import OldLayout, open_database
     from election.provision import ProvisionError, provision
     from election.pubsub import publisher_client, subscriber_client
 
@@ -304,7 +348,7 @@ def _provision(settings: Settings, args: argparse.Namespace) -> int:
             settings,
         ):
             print(line)
-    except (ProvisionError, FilterSyntaxError) as exc:
+    except (ProvisionError, FilterSyntaxError, OldLayout) as exc:
         print(f"election: provision failed: {exc}", file=sys.stderr)
         return RET_ERROR
     finally:
@@ -315,15 +359,11 @@ def _provision(settings: Settings, args: argparse.Namespace) -> int:
 def _bridge(settings: Settings, args: argparse.Namespace) -> int:
     from election import preflight
 
-    routes = [
-        settings.logger_subscription,
-        settings.recorder_subscription,
-        settings.releases_subscription,
-    ]
+    routes = [settings.logger_subscription, settings.recorder_subscription]
     preflight.check_broker(settings)
     preflight.check_subscriptions(settings, routes)
 
-    from actors.logger import dedup_vote, dedup_votes, release_claim
+    from actors.logger import dedup_vote, dedup_votes
     from actors.recorder import record_vote, record_votes
     from bridge.router import Route
     from bridge.service import Bridge
@@ -334,7 +374,6 @@ def _bridge(settings: Settings, args: argparse.Namespace) -> int:
         [
             Route(settings.logger_subscription, dedup_vote, dedup_votes),
             Route(settings.recorder_subscription, record_vote, record_votes),
-            Route(settings.releases_subscription, release_claim),
         ],
     )
     stop = threading.Event()
@@ -355,14 +394,14 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from election import preflight
 
     # Fail here, in one line, rather than in every forked worker process.
-    settings.require_signing_key()
     settings.require_verifying_keys()
     preflight.check_broker(settings)
     preflight.check_redis(settings.redis_url)
+    preflight.check_postgres(settings)
     if args.role == "logger":
+        settings.require_signing_key()
         settings.require_voter_key()
-    else:
-        preflight.check_postgres(settings)
+        preflight.check_dedup_store(settings.redis_url)
     return run_worker(
         settings,
         args.role,
@@ -372,31 +411,34 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _machine(settings: Settings, args: argparse.Namespace) -> int:
-    from election.machine import VotingMachine
+    from election.machine import TopicMissing, VotingMachine
     from election.outcomes import summarize
-    from election.votes import is_valid_id
+    from election.votes import InvalidId, canonical_id
 
     configure_logging(
         "WARNING" if settings.log_level == "INFO" else settings.log_level,
         settings.log_format,
         process="machine",
     )
-    election_id = args.election_id or _ask("Election ID: ")
-    machine_id = args.machine_id or _ask("Machine ID: ")
-    for name, value in (("election ID", election_id), ("machine ID", machine_id)):
+    given = {
+        "election ID": args.election_id or _ask("Election ID: "),
+        "machine ID": args.machine_id or _ask("Machine ID: "),
+    }
+    ids: dict[str, str] = {}
+    for name, value in given.items():
         if value is None:
             print(
                 f"election machine: the {name} is required (--{name.split()[0]}-id)",
                 file=sys.stderr,
             )
             return RET_USAGE
-        if not is_valid_id(value):
-            print(
-                f"election machine: invalid {name} {value!r}: use 1-64 letters, digits, _ . : -",
-                file=sys.stderr,
-            )
+        try:
+            # One voter, one ID: "07" is machine 7, and "7.0" is refused.
+            ids[name] = canonical_id(value)
+        except InvalidId as exc:
+            print(f"election machine: invalid {name} {value!r}: {exc}", file=sys.stderr)
             return RET_USAGE
-    assert election_id is not None and machine_id is not None
+    election_id, machine_id = ids["election ID"], ids["machine ID"]
     choices = args.choices or settings.choices
     rng = random.Random(args.seed)
     stop = threading.Event()
@@ -414,6 +456,10 @@ def _machine(settings: Settings, args: argparse.Namespace) -> int:
             sent += 1
             results.append((cast.outcome, cast.latency))
             print(f"{cast.uuid}  choice {cast.choice}  {cast.outcome}", flush=True)
+    except TopicMissing as exc:
+        # Not a time-out: the vote was not sent. One line, then the summary below.
+        print(f"election machine: {exc}", file=sys.stderr, flush=True)
+        return RET_UNAVAILABLE
     finally:
         machine.close()
         summary = summarize(results)
@@ -445,23 +491,24 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
     import secrets
 
     key_id = time.strftime("k%Y%m%d")
-    print(f"VOTER_KEY={secrets.token_hex(32)}")
+    if args.voter_key:
+        # Once an election has claims, a new VOTER_KEY would let every voter vote again:
+        # the voting logger refuses one (its check is sealed with the claims).
+        print("# VOTER_KEY: set once per deployment, before the first vote; never change it")
+        print(f"VOTER_KEY={secrets.token_hex(32)}")
     print(f"RECORD_SIGNING_KEYS={key_id}={secrets.token_hex(32)}")
     print(f"RECORD_SIGNING_KEY_ID={key_id}")
     return RET_OK
 
 
 def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
-    import redis as redis_lib
-
     from actors.dead_letters import DeadLetters
     from election import preflight
 
     configure_from_settings(settings, process="dead-letters")
     preflight.check_redis(settings.redis_url)
-    store = DeadLetters(
-        redis_lib.Redis.from_url(settings.redis_url, socket_timeout=10), settings.namespace
-    )
+    client = _redis(settings)
+    store = DeadLetters(client, settings.namespace)
     letters = store.all()
     if args.action == "list":
         if not letters:
@@ -482,31 +529,107 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return RET_USAGE
-    if args.action == "replay":
-        preflight.check_broker(settings)
-        from actors.logger import release_claim, replay_record
-
-        for letter in chosen:
-            if letter.actor == "record_vote":
-                replay_record.send(letter.message)
-            elif letter.actor == "release_claim":
-                release_claim.send(*letter.message["args"])
-            else:
-                # A given-up submit vote is kept without its voter ID, and its voter was
-                # told to vote again: there is nothing to replay.
-                print(
-                    f"election dead-letters: {letter.message_id} ({letter.actor}) cannot be "
-                    "replayed: its voter was told to vote again; purge it",
-                    file=sys.stderr,
-                )
-                continue
-            store.remove(letter.message_id)
-            print(f"replayed {letter.message_id} ({letter.actor}, ballot {letter.ballot})")
-    else:
+    if args.action == "purge":
         for letter in chosen:
             store.remove(letter.message_id)
             print(f"purged {letter.message_id} ({letter.actor}, ballot {letter.ballot})")
+        return RET_OK
+    from actors.recording import vote_recorder
+    from actors.replay import DeadLetterReplay
+    from election.pubsub import Publisher
+
+    kept = 0
+    with _stores(settings, "dead-letters") as (client, database):
+        publisher = Publisher(settings)
+        replay = DeadLetterReplay(vote_recorder(settings, database, client, publisher), store)
+        try:
+            for letter in chosen:
+                done = _reachable(functools.partial(replay.replay, letter), settings)
+                verb = "replayed" if done.final else "kept"
+                kept += not done.final
+                print(f"{verb} {letter.message_id} (ballot {letter.ballot}): {done.outcome}")
+        finally:
+            publisher.close()
+    return RET_ERROR if kept else RET_OK
+
+
+def _check(settings: Settings, args: argparse.Namespace) -> int:
+    from actors.audit import check_election
+    from actors.claims import Seal, VoterClaims
+    from actors.dead_letters import DeadLetters
+    from election.secrecy import VoterSecrets
+
+    secrets = VoterSecrets(settings.require_voter_key())
+    with _stores(settings, "check") as (client, database):
+        claims = VoterClaims(client, settings.namespace, Seal("", secrets.key_check))
+        report = _reachable(
+            lambda: check_election(
+                args.election_id,
+                claims,
+                database,
+                secrets,
+                DeadLetters(client, settings.namespace),
+                stale_s=settings.claim_stale_s,
+            ),
+            settings,
+        )
+    for line in report.lines():
+        print(line)
+    return RET_OK if report.consistent else RET_ERROR
+
+
+def _dedup_store(settings: Settings, args: argparse.Namespace) -> int:
+    from actors.seal import establish_seal, reseal
+    from election import preflight
+    from election.secrecy import VoterSecrets
+
+    secrets = VoterSecrets(settings.require_voter_key())
+    if args.action == "reseal" and not args.yes:
+        print(
+            "election dedup-store reseal: give --yes: voters whose claims Redis lost can "
+            "then vote again (restore Redis from its AOF first if you can)",
+            file=sys.stderr,
+        )
+        return RET_USAGE
+    with _stores(settings, "dedup-store") as (client, database):
+        if args.action == "reseal":
+            store_id = reseal(client, database, settings.namespace, secrets.key_check)
+            print(f"dedup store resealed as {store_id}")
+            return RET_OK
+        problems = preflight.durability_problems(client)
+        _, _, alarms = establish_seal(client, database, settings.namespace, secrets.key_check)
+    for line in [*problems, *alarms]:
+        print(f"PROBLEM: {line}")
+    if problems or alarms:
+        return RET_ERROR
+    print("dedup store sealed and durable: voting can go on")
     return RET_OK
+
+
+@contextlib.contextmanager
+def _stores(settings: Settings, process: str) -> Iterator[tuple[redis.Redis, peewee.Database]]:
+    """Redis and PostgreSQL for an operator's command, checked first, closed after."""
+    from election import preflight
+    from election.models import open_database
+
+    configure_from_settings(settings, process=process)
+    preflight.check_redis(settings.redis_url)
+    preflight.check_postgres(settings)
+    client = _redis(settings)
+    database = open_database(settings, max_connections=1)
+    try:
+        yield client, database
+    finally:
+        database.close_all()
+        client.close()
+
+
+def _redis(settings: Settings) -> redis.Redis:
+    import redis as redis_lib
+
+    return redis_lib.Redis.from_url(
+        settings.redis_url, socket_timeout=10, socket_connect_timeout=10
+    )
 
 
 def _scale(text: str) -> dict[str, int]:

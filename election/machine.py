@@ -4,6 +4,11 @@ Each machine reads the ``result`` messages meant for it through a subscription o
 own, filtered on its machine ID, created when it starts and deleted when it stops. Two
 machines with the same ID each have their own subscription, so both see every answer for
 that ID; each resolves only the ballots it is waiting for.
+
+A running machine heals itself: if its subscription disappears (deleted by hand, or lost
+when the emulator restarted) it creates it again, the same way, and goes on listening.
+The topic is not the machine's to create: a vote whose publish finds it missing raises
+:class:`TopicMissing` rather than being reported as a time-out.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from election.pubsub import (
     subscription_path,
     topic_path,
 )
-from election.subscriber import FilteredSubscriber, PulledMessage
+from election.subscriber import FilteredSubscriber, PulledMessage, RecreateLater
 from election.votes import wire_id
 
 log = structlog.get_logger(__name__)
@@ -47,6 +52,12 @@ log = structlog.get_logger(__name__)
 SUBSCRIPTION_TTL_S = 24 * 3600
 ACK_DEADLINE_S = 10
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~+-]")
+
+
+class TopicMissing(RuntimeError):
+    """A vote could not be sent: the election topic does not exist (deleted, or the
+    emulator restarted and the system is not provisioned again yet). The vote was not
+    sent, so its voter has not voted."""
 
 
 @dataclass(frozen=True)
@@ -141,13 +152,24 @@ class VotingMachine:
 
         ``timeout`` bounds the whole attempt, retries included.
         """
-        text = protocol.machine_filter(self.machine_id)
-        message_filter = parse_filter(text)
+        self._subscribe(timeout)
+        log.debug("machine.subscribed", subscription=self.subscription)
+        self._subscriber = FilteredSubscriber(
+            self.client,
+            self.subscription,
+            self._on_answer,
+            message_filter=parse_filter(protocol.machine_filter(self.machine_id)),
+            on_not_found=self._resubscribe,
+        )
+        self._subscriber.start()
+
+    def _subscribe(self, timeout: float) -> None:
+        """Create the answer subscription (``timeout`` bounds it, retries included)."""
         self.client.create_subscription(
             request={
                 "name": self.subscription,
                 "topic": topic_path(self.settings),
-                "filter": text,
+                "filter": protocol.machine_filter(self.machine_id),
                 "ack_deadline_seconds": ACK_DEADLINE_S,
                 "expiration_policy": {"ttl": duration_pb2.Duration(seconds=SUBSCRIPTION_TTL_S)},
                 "message_retention_duration": duration_pb2.Duration(seconds=600),
@@ -155,14 +177,20 @@ class VotingMachine:
             timeout=timeout,
             retry=admin_retry(timeout),
         )
-        log.debug("machine.subscribed", subscription=self.subscription)
-        self._subscriber = FilteredSubscriber(
-            self.client,
-            self.subscription,
-            self._on_answer,
-            message_filter=message_filter,
-        )
-        self._subscriber.start()
+
+    def _resubscribe(self) -> bool:
+        """The subscriber's ``on_not_found`` hook: the answer subscription is gone, so
+        create it again. Answers published while it was gone are lost: their ballots
+        time out, and are recorded or leave their voter free like any other time-out."""
+        try:
+            self._subscribe(CALL_TIMEOUT)
+        except api_exceptions.AlreadyExists:
+            pass  # it exists again: listen on it
+        except api_exceptions.NotFound as exc:
+            # The topic is gone too; the bridge or an operator re-creates it: try again.
+            raise RecreateLater(f"topic {topic_path(self.settings)} is missing") from exc
+        log.warning("machine.resubscribed", subscription=self.subscription)
+        return True
 
     def close(self) -> None:
         """Stop listening and delete the answer subscription."""
@@ -179,7 +207,8 @@ class VotingMachine:
             self.publisher.close()
 
     def cast(self, voter_id: int, choice: int, timeout: float) -> Cast:
-        """Send one vote and wait up to ``timeout`` seconds for its answer."""
+        """Send one vote and wait up to ``timeout`` seconds for its answer; raise
+        :class:`TopicMissing` if the topic does not exist (the vote was not sent)."""
         uuid = str(uuidlib.uuid4())
         body = {
             "machine_ID": wire_id(self.machine_id),
@@ -202,6 +231,14 @@ class VotingMachine:
                 ),
                 timeout=max(timeout, 1.0),
             )
+        except api_exceptions.NotFound:
+            # Not stored anywhere: no time-out, which would suggest it might still count.
+            self.board.give_up(uuid)
+            raise TopicMissing(
+                f"the topic {topic_path(self.settings)} does not exist (deleted, or the "
+                "Pub/Sub emulator restarted): run `election provision` (after an emulator "
+                "restart a running bridge re-creates it), then vote again"
+            ) from None
         except api_exceptions.GoogleAPICallError as exc:
             # Not confirmed in time: it may still arrive; an answer then is logged as late.
             log.warning("vote.publish_unconfirmed", uuid=uuid, error=type(exc).__name__)

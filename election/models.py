@@ -1,8 +1,8 @@
 """Peewee models of the voting record, and the database they live in.
 
 Ballots carry no voter ID: the record service stores what the logger passed on, which is
-the vote without the voter (ballot secrecy). A ballot is unique by its UUID, so storing a
-redelivered record message is a no-op.
+the vote without the voter (ballot secrecy), under a keyed reference that is unique, so
+storing a redelivered record message is a no-op.
 """
 
 from __future__ import annotations
@@ -21,22 +21,61 @@ CONNECT_TIMEOUT_S = 5
 STATEMENT_TIMEOUT_MS = 10_000
 
 
-class Ballot(peewee.Model):
-    """One recorded vote."""
+class BallotState:
+    """What a row in ``ballots`` stands for. Only ``RECORDED`` rows are counted."""
 
-    id = peewee.BigAutoField()
-    uuid = peewee.CharField(max_length=64, unique=True)
-    election_id = peewee.CharField(max_length=64, index=True)
-    machine_id = peewee.CharField(max_length=64)
-    choice = peewee.SmallIntegerField()
-    cast_at = peewee.DateTimeField()
-    recorded_at = peewee.DateTimeField(default=lambda: dt.datetime.now(dt.UTC))
+    RECORDED = 1
+    #: The record service gave the ballot up (dead-lettered); the voter may vote again.
+    GIVEN_UP = 2
+    #: The voting logger fenced a ballot that never arrived (lost, or given up by the
+    #: logger): a late copy of it can no longer be stored; the voter may vote again.
+    FENCED = 3
+    #: A tombstone whose voter has since cast another ballot: it can never be replayed.
+    SUPERSEDED = 4
+
+    TOMBSTONES = (GIVEN_UP, FENCED, SUPERSEDED)
+
+
+class Ballot(peewee.Model):
+    """One ballot: a recorded vote, or the tombstone of one that will never count.
+
+    The row holds what an audit needs and nothing about when or where it was cast: no
+    machine, no time, no insertion-ordered ID, no UUID. Its key ``ref`` is a keyed hash of
+    the election and the ballot UUID (see :mod:`election.secrecy`), so a redelivered or
+    replayed record conflicts with the row (or tombstone) already there.
+    """
+
+    ref = peewee.BlobField(primary_key=True)
+    election_id = peewee.CharField(max_length=64)
+    choice = peewee.SmallIntegerField(null=True)
+    state = peewee.SmallIntegerField()
 
     class Meta:
         table_name = "ballots"
+        indexes = ((("election_id", "state"), False),)
 
 
-MODELS: list[type[peewee.Model]] = [Ballot]
+class DedupStore(peewee.Model):
+    """Which dedup store (Redis) holds the claims of a namespace, and with which voter key.
+
+    The same seal is kept in Redis; a Redis that restarted empty, was flushed or was
+    replaced has no seal or another, and the voting logger then stops accepting votes
+    instead of counting voters twice (see ``actors.seal``).
+    """
+
+    namespace = peewee.CharField(max_length=255, primary_key=True)
+    store_id = peewee.CharField(max_length=64)
+    key_check = peewee.CharField(max_length=64)
+    #: The most claims Redis was seen to have counted (a watermark): a Redis restored
+    #: from an older copy has counted fewer.
+    claims = peewee.BigIntegerField(default=0)
+    sealed_at = peewee.DateTimeField(default=lambda: dt.datetime.now(dt.UTC))
+
+    class Meta:
+        table_name = "dedup_stores"
+
+
+MODELS: list[type[peewee.Model]] = [Ballot, DedupStore]
 
 
 def open_database(settings: Settings, *, max_connections: int = 20) -> PooledPostgresqlDatabase:
@@ -63,18 +102,32 @@ def open_database(settings: Settings, *, max_connections: int = 20) -> PooledPos
     return database
 
 
+class OldLayout(RuntimeError):
+    """The database holds tables of an earlier, incompatible version."""
+
+
 def create_schema(database: peewee.Database, schema: str) -> None:
-    """Create the schema and the tables if they do not exist yet (idempotent)."""
+    """Create the schema and the tables if they do not exist yet (idempotent).
+
+    A ``ballots`` table of an earlier version (which kept UUIDs, machines and times) is
+    refused rather than used: its rows would betray voters, and inserts would fail."""
     with database.connection_context():
         database.execute_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        columns = {column.name for column in database.get_columns("ballots", schema)}
+        if columns and "ref" not in columns:
+            raise OldLayout(
+                f'schema "{schema}" has a ballots table of an earlier version (with '
+                f"{', '.join(sorted(columns))}); export its tally, then drop it or use "
+                "another DATABASE_SCHEMA"
+            )
         database.create_tables(MODELS, safe=True)
 
 
 def tally(election_id: str) -> dict[int, int]:
     """Number of recorded ballots per choice in one election."""
     query = (
-        Ballot.select(Ballot.choice, peewee.fn.COUNT(Ballot.id).alias("votes"))
-        .where(Ballot.election_id == election_id)
+        Ballot.select(Ballot.choice, peewee.fn.COUNT(Ballot.ref).alias("votes"))
+        .where((Ballot.election_id == election_id) & (Ballot.state == BallotState.RECORDED))
         .group_by(Ballot.choice)
         .order_by(Ballot.choice)
         .tuples()

@@ -13,7 +13,7 @@ import peewee
 import redis
 from google.api_core import exceptions as api_exceptions
 
-from config import Settings
+from config import ConfigError, Settings
 from election.models import open_database
 from election.pubsub import admin_retry, subscriber_client, subscription_path
 
@@ -41,6 +41,51 @@ def check_redis(url: str, what: str = "Redis") -> None:
         raise Unavailable(f"cannot reach {what} at {_where(url)}: {one_line(exc)}") from None
     finally:
         client.close()
+
+
+#: The settings a dedup Redis must have, and why.
+REQUIRED_DEDUP_CONFIG = {
+    "appendonly": ("yes", "claims would not survive a restart"),
+    "appendfsync": ("always", "a crash would lose the last second of claims"),
+    "maxmemory-policy": ("noeviction", "Redis could evict claims when memory runs short"),
+}
+
+
+class UnsafeDedupStore(ConfigError):
+    """The dedup Redis could forget who voted; the message names the setting."""
+
+
+def durability_problems(client: redis.Redis) -> list[str]:
+    """What is wrong with the Redis behind ``client`` as the record of who voted: every
+    claim must be on disk before the vote goes on, and no key may ever be evicted."""
+    try:
+        found = client.config_get("*")
+    except redis.ResponseError as exc:
+        return [f"cannot read Redis' configuration (CONFIG GET refused: {one_line(exc)})"]
+    problems = []
+    for name, (wanted, why) in REQUIRED_DEDUP_CONFIG.items():
+        value = found.get(name) if isinstance(found, dict) else None
+        text = value.decode() if isinstance(value, bytes) else str(value)
+        if text != wanted:
+            problems.append(f"Redis has {name} {text}, needs {wanted}: {why}")
+    return problems
+
+
+def check_dedup_store(url: str) -> None:
+    """Refuse a Redis at ``url`` that could lose claims (raises :class:`UnsafeDedupStore`)."""
+    client = redis.Redis.from_url(
+        url, socket_timeout=CHECK_TIMEOUT_S, socket_connect_timeout=CHECK_TIMEOUT_S
+    )
+    try:
+        problems = durability_problems(client)
+    except redis.RedisError as exc:
+        raise Unavailable(f"cannot reach Redis at {_where(url)}: {one_line(exc)}") from None
+    finally:
+        client.close()
+    if problems:
+        raise UnsafeDedupStore(
+            f"REDIS_URL ({_where(url)}) cannot keep the record of who voted: {problems[0]}"
+        )
 
 
 def check_postgres(settings: Settings) -> None:

@@ -19,8 +19,6 @@ MACHINE_ID = "machineID"
 SUBMIT_VOTE = "submit vote"
 RECORD_VOTE = "record vote"
 RESULT = "result"
-#: Our own compensating event: the record service gave a ballot up, free its voter.
-RELEASE_CLAIM = "release claim"
 
 RESULT_SUCCESSFUL = "successful"
 RESULT_ALREADY_VOTED = "Already Voted!!!"
@@ -28,7 +26,6 @@ RESULT_REJECTED_PREFIX = "rejected:"
 
 LOGGER_FILTER = f"attributes.{FUNCTION} = {quote(SUBMIT_VOTE)}"
 RECORDER_FILTER = f"attributes.{FUNCTION} = {quote(RECORD_VOTE)}"
-RELEASES_FILTER = f"attributes.{FUNCTION} = {quote(RELEASE_CLAIM)}"
 
 
 def machine_filter(machine_id: str) -> str:
@@ -73,11 +70,3 @@ def result_message(machine_id: str, uuid: str, result: str) -> OutgoingMessage:
 def rejection_message(machine_id: str, uuid: str, reason: str) -> OutgoingMessage:
     """A ``result`` that tells the machine its message was refused, and why."""
     return result_message(machine_id, uuid, f"{RESULT_REJECTED_PREFIX} {reason}")
-
-
-def release_message(machine_id: str, election_id: str, uuid: str, reason: str) -> OutgoingMessage:
-    """The compensating event that asks the voting logger to free a given-up ballot's voter."""
-    return OutgoingMessage(
-        body={"machine_ID": machine_id, "election_ID": election_id, "UUID": uuid, "reason": reason},
-        attributes={FUNCTION: RELEASE_CLAIM, MACHINE_ID: machine_id},
-    )

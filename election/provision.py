@@ -45,7 +45,6 @@ def service_subscriptions(settings: Settings) -> list[SubscriptionSpec]:
     return [
         SubscriptionSpec(settings.logger_subscription, protocol.LOGGER_FILTER),
         SubscriptionSpec(settings.recorder_subscription, protocol.RECORDER_FILTER),
-        SubscriptionSpec(settings.releases_subscription, protocol.RELEASES_FILTER),
     ]
 
 

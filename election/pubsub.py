@@ -4,11 +4,20 @@ Clients are built from :class:`config.Settings`: against the emulator when
 ``PUBSUB_EMULATOR_HOST`` is set (an insecure channel, no credentials), otherwise against
 Cloud Pub/Sub with Application Default Credentials. gRPC channels do not survive
 ``fork()``, so callers create clients inside the process that uses them.
+
+Every channel made here receives responses of up to :data:`MAX_RECEIVE_BYTES`. gRPC's
+default is 4 MB, while Pub/Sub (the emulator and Cloud alike) accepts messages of up to
+10 MB from any publisher, and the emulator, ignoring filters, delivers each to every
+subscription: with the default, a pull whose response would carry such a message fails
+with ``RESOURCE_EXHAUSTED`` and the messages around it stay stuck (see also
+:mod:`election.subscriber`, which falls back to one-message pulls if a response is still
+too large).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import grpc
 from google.api_core import exceptions as api_exceptions
@@ -23,6 +32,17 @@ from election.pubsub_calls import PubSubCalls
 
 #: Seconds any single Pub/Sub admin or publish call may take.
 CALL_TIMEOUT = 30.0
+
+#: Largest message Pub/Sub accepts (the emulator's and Cloud's limit).
+MAX_MESSAGE_BYTES = 10 * 1000 * 1000
+#: Largest response a channel made here accepts: a pull carrying three of the largest
+#: messages still fits (a larger pull falls back to one message at a time).
+MAX_RECEIVE_BYTES = 32 * 1024 * 1024
+#: gRPC options of every channel made here.
+CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
+    ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+    ("grpc.max_send_message_length", -1),
+)
 
 
 def admin_retry(deadline: float = CALL_TIMEOUT) -> Retry:
@@ -41,20 +61,35 @@ def admin_retry(deadline: float = CALL_TIMEOUT) -> Retry:
     )
 
 
+def with_channel_options(create: Callable[..., grpc.Channel]) -> Callable[..., grpc.Channel]:
+    """A channel factory for a client library transport: ``create`` (the transport's own
+    ``create_channel``, with its credentials, TLS and quota project) called with
+    :data:`CHANNEL_OPTIONS` over the options the transport asks for."""
+
+    def create_with_options(*args: Any, **kwargs: Any) -> grpc.Channel:
+        options = dict(kwargs.pop("options", None) or ())
+        options.update(CHANNEL_OPTIONS)
+        return create(*args, options=list(options.items()), **kwargs)
+
+    return create_with_options
+
+
 def publisher_client(settings: Settings) -> pubsub_v1.PublisherClient:
     """A publisher client for the configured Pub/Sub (emulator or cloud)."""
     if settings.emulator_host:
-        transport = PublisherGrpcTransport(channel=grpc.insecure_channel(settings.emulator_host))
-        return pubsub_v1.PublisherClient(transport=transport)
-    return pubsub_v1.PublisherClient()
+        channel = grpc.insecure_channel(settings.emulator_host, options=CHANNEL_OPTIONS)
+        return pubsub_v1.PublisherClient(transport=PublisherGrpcTransport(channel=channel))
+    create = with_channel_options(PublisherGrpcTransport.create_channel)
+    return pubsub_v1.PublisherClient(transport=PublisherGrpcTransport(channel=create))
 
 
 def subscriber_client(settings: Settings) -> pubsub_v1.SubscriberClient:
     """A subscriber client for the configured Pub/Sub (emulator or cloud)."""
     if settings.emulator_host:
-        channel = grpc.insecure_channel(settings.emulator_host)
+        channel = grpc.insecure_channel(settings.emulator_host, options=CHANNEL_OPTIONS)
         return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
-    return pubsub_v1.SubscriberClient()
+    create = with_channel_options(SubscriberGrpcTransport.create_channel)
+    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=create))
 
 
 def topic_path(settings: Settings) -> str:

@@ -12,6 +12,15 @@ dead streams until their ack deadline expires. After one bridge restart a share 
 votes then waits 10 s or more (measured: 3 of 10 messages delayed 10-20 s after two
 restarts). Unary pulls hold no server-side state, behave the same on both, and make flow
 control explicit: at most ``threads x batch`` messages are outstanding.
+
+No message of any size stops the others. The channels of :mod:`election.pubsub` accept
+responses far larger than one message of Pub/Sub's maximum size; should a pull's response
+still be too large (``RESOURCE_EXHAUSTED``), the subscriber pulls one message at a time
+for :data:`SMALL_PULLS_S`, which outlasts the lease the failed pull left on its messages.
+
+A subscription deleted under a running subscriber (or lost with an emulator restart) is
+fatal unless its owner gives an ``on_not_found`` hook: the hook re-creates it and returns
+``True`` to go on pulling (the bridge re-provisions, a voting machine re-subscribes).
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from google.api_core import exceptions as api_exceptions
@@ -43,6 +52,29 @@ BATCH = 100
 START_SPREAD_S = 0.05
 #: Back-off bounds after a failed pull (server restarting, network blip).
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.1, 5.0
+#: After a pull whose response was too large, pulls take one message each for this long
+#: (from the last such failure). The failed pull leased its messages for the
+#: subscription's ack deadline (10 s here, see ``election.provision``); the period must
+#: outlast it, or the first full-size pull after it fails on the same messages again.
+SMALL_PULLS_S = 60.0
+
+
+class RecreateLater(Exception):
+    """Raised by an ``on_not_found`` hook that cannot re-create the subscription yet (its
+    topic is gone too, and re-creating that is someone else's job): try again later."""
+
+
+#: Errors after which a hook's re-creation is tried again (after a back-off) rather than
+#: given up: the server is restarting, overloaded, or the topic is not back yet.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    RecreateLater,
+    api_exceptions.ServiceUnavailable,
+    api_exceptions.InternalServerError,
+    api_exceptions.DeadlineExceeded,
+    api_exceptions.Aborted,
+    api_exceptions.TooManyRequests,
+    api_exceptions.RetryError,
+)
 
 
 class PulledMessage:
@@ -86,6 +118,42 @@ class PulledMessage:
 Handler = Callable[[PulledMessage], None]
 #: Takes every matching message of one pull at once (and settles each).
 BatchHandler = Callable[[list[PulledMessage]], None]
+#: Called when a pull finds the subscription gone: re-creates it and returns ``True`` to go
+#: on pulling, or ``False`` to stop. An exception of :data:`TRANSIENT_ERRORS` (such as
+#: :class:`RecreateLater`) makes the subscriber try again after a back-off; any other
+#: stops it.
+NotFoundHook = Callable[[], bool]
+
+
+class PullSize:
+    """How many messages the next pull asks for: ``batch``, or 1 for ``small_for_s``
+    seconds after a response was too large. Thread-safe; ``clock`` is injectable."""
+
+    def __init__(
+        self,
+        batch: int,
+        small_for_s: float = SMALL_PULLS_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.batch = batch
+        self.small_for_s = small_for_s
+        self.clock = clock
+        self._small_until = float("-inf")
+        self._lock = threading.Lock()
+
+    def next(self) -> int:
+        """The ``max_messages`` of the next pull."""
+        with self._lock:
+            return 1 if self.clock() < self._small_until else self.batch
+
+    def too_large(self) -> bool:
+        """A response was too large: pull small from now on (again); whether this starts
+        a period of small pulls (rather than extending one)."""
+        with self._lock:
+            now = self.clock()
+            starting = now >= self._small_until
+            self._small_until = now + self.small_for_s
+            return starting
 
 
 def _unused(message: PulledMessage) -> None:
@@ -118,6 +186,7 @@ class FilteredSubscriber:
         threads: int = THREADS,
         batch: int = BATCH,
         start_delay_s: float | None = None,
+        on_not_found: NotFoundHook | None = None,
     ) -> None:
         self.client = client
         self.calls = PubSubCalls.of(client)
@@ -129,6 +198,8 @@ class FilteredSubscriber:
         self.message_filter = message_filter
         self.threads = threads
         self.batch = batch
+        self.pull_size = PullSize(batch)
+        self.on_not_found = on_not_found
         self.start_delay_s = (
             random.uniform(0, START_SPREAD_S) if start_delay_s is None else start_delay_s
         )
@@ -137,6 +208,10 @@ class FilteredSubscriber:
         self._stopping = threading.Event()
         self._workers: list[threading.Thread] = []
         self._lock = threading.Lock()
+        # Re-creations are made one at a time; ``_recreated`` counts them, so a thread whose
+        # pull failed before another thread's re-creation just pulls again.
+        self._heal_lock = threading.Lock()
+        self._recreated = 0
 
     def start(self) -> None:
         """Read the subscription's filter (unless given) and start pulling."""
@@ -173,28 +248,94 @@ class FilteredSubscriber:
             return
         backoff = BACKOFF_MIN_S
         while not self._stopping.is_set():
+            size = self.pull_size.next()
+            generation = self._recreated
             try:
-                response = self.calls.pull(self.subscription, self.batch, PULL_WAIT_S)
+                response = self.calls.pull(self.subscription, size, PULL_WAIT_S)
             except api_exceptions.DeadlineExceeded:
                 continue  # the long poll found nothing: poll again
-            except (api_exceptions.NotFound, api_exceptions.PermissionDenied) as exc:
-                self.failure = exc
-                log.error("subscriber.failed", subscription=self.subscription, error=str(exc))
+            except api_exceptions.ResourceExhausted as exc:
+                if size > 1:
+                    # The response was too large for the channel: take one at a time.
+                    if self.pull_size.too_large():
+                        log.warning(
+                            "subscriber.pulling_small",
+                            subscription=self.subscription,
+                            error=str(exc),
+                            max_messages=1,
+                            for_s=self.pull_size.small_for_s,
+                        )
+                    continue
+                # Even one message is too much, or a quota: back off like any failure.
+                self.pull_size.too_large()
+                backoff = self._failed_pull(exc, backoff)
+                continue
+            except api_exceptions.NotFound as exc:
+                then = self._heal(exc, generation)
+                if then == "stop":
+                    return
+                if then == "wait":
+                    self._stopping.wait(backoff)
+                    backoff = min(backoff * 2, BACKOFF_MAX_S)
+                continue
+            except api_exceptions.PermissionDenied as exc:
+                self._fail(exc)
                 return
             except api_exceptions.GoogleAPICallError as exc:
-                log.warning(
-                    "subscriber.pull_failed",
-                    subscription=self.subscription,
-                    error=str(exc),
-                    retry_in_s=backoff,
-                )
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                backoff = self._failed_pull(exc, backoff)
                 continue
             backoff = BACKOFF_MIN_S
             matching, dropped = self._split(response.received_messages)
             self._deliver(matching)
             self._settle(matching, dropped)
+
+    def _failed_pull(self, exc: BaseException, backoff: float) -> float:
+        """Log a failed pull, wait ``backoff`` (or until stopped); the next back-off."""
+        log.warning(
+            "subscriber.pull_failed",
+            subscription=self.subscription,
+            error=str(exc),
+            retry_in_s=backoff,
+        )
+        self._stopping.wait(backoff)
+        return min(backoff * 2, BACKOFF_MAX_S)
+
+    def _fail(self, exc: BaseException) -> None:
+        """Stop pulling for good, with one line saying why."""
+        self.failure = exc
+        self._stopping.set()  # the other pulling threads stop too
+        log.error("subscriber.failed", subscription=self.subscription, error=str(exc))
+
+    def _heal(
+        self, missing: api_exceptions.NotFound, generation: int
+    ) -> Literal["pull", "wait", "stop"]:
+        """The subscription is gone: let the owner's hook re-create it. Then pull again at
+        once (another thread re-created it), wait a back-off first, or stop."""
+        if self.on_not_found is None:
+            self._fail(missing)
+            return "stop"
+        with self._heal_lock:
+            if self._recreated != generation:
+                return "pull"  # another thread re-created it after this pull began
+            try:
+                go_on = self.on_not_found()
+            except TRANSIENT_ERRORS as exc:
+                # Not now (the server is restarting, the topic is not back yet): again
+                # after a back-off, since ``_recreated`` is left as it was.
+                log.warning(
+                    "subscriber.recreate_failed", subscription=self.subscription, error=str(exc)
+                )
+                return "wait"
+            except Exception as exc:  # the hook's own boundary: anything else is fatal
+                self._fail(exc)
+                return "stop"
+            if not go_on:
+                self._fail(missing)
+                return "stop"
+            self._recreated += 1
+        # A back-off before pulling it: should the new subscription not be visible yet
+        # (Cloud Pub/Sub may take a moment), the next re-creation waits longer.
+        return "wait"
 
     def _split(self, received: Sequence[Any]) -> tuple[list[PulledMessage], list[str]]:
         """The messages that match the filter, and the ack IDs of those that do not (what

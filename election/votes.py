@@ -113,7 +113,7 @@ def _ballot(
     if missing:
         raise _invalid(f"missing field {', '.join(missing)}", machine, uuid)
     if machine is None or not _valid_id(raw_machine):
-        raise _invalid("machine_ID must be an integer or a short ID", machine, uuid)
+        raise _invalid(_id_problem("machine_ID", raw_machine), machine, uuid)
     if uuid is None:
         raise _invalid("UUID must be a string of letters, digits and -", machine, None)
     choice = body["voting"]
@@ -128,33 +128,129 @@ def _ballot(
 
 
 def _id(body: dict[str, Any], name: str, ballot: Ballot) -> str:
-    value = body.get(name)
-    if not _valid_id(value):
-        raise _invalid(f"{name} must be an integer or a short ID", ballot.machine_id, ballot.uuid)
-    return _text_id(value)
+    try:
+        return canonical_id(body.get(name))
+    except InvalidId as exc:
+        raise _invalid(f"{name} {exc}", ballot.machine_id, ballot.uuid) from None
 
 
 def _attribute_machine(attributes: Mapping[str, str]) -> str | None:
+    """The ``machineID`` attribute in canonical form (so that "07" is answered as "7"), or
+    ``None`` when it is missing or not a valid ID."""
     value = attributes.get(protocol.MACHINE_ID)
-    return value if value is not None and _ID_TEXT.fullmatch(value) else None
+    return None if value is None else canonical_cli_id(value)
 
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+class InvalidId(ValueError):
+    """A value that is not an ID. The message is a predicate that follows the field's name:
+    ``f"{field} {exc}"`` reads as a sentence, e.g. ``voter_ID must be an integer or a short ID``.
+    """
+
+
+_NOT_AN_ID = "must be an integer or a short ID"
+_DIGITS = re.compile(r"[0-9]+")
+# What a number parser (JSON, JavaScript's Number(), Python's float() and int(text, 0)) would
+# read as a number: decimal notation with an optional sign, fraction and exponent, and the
+# 0x/0o/0b integer prefixes. Linear time: no two parts can match the same character.
+_NUMBER_LIKE = re.compile(
+    r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+    r"|[+-]?0(?:[xX][0-9A-Fa-f]+|[oO][0-7]+|[bB][01]+)"
+)
+
+
+def canonical_id(value: object) -> str:
+    r"""The one text form of an election, machine or voter ID; raise :class:`InvalidId`.
+
+    One voter, one ID: every spelling of the same whole number gives the same ID, and any
+    other spelling of a number is refused rather than kept as a second voter.
+
+    - An ``int`` from 0 to 2**63 - 1 (not a ``bool``) gives its decimal text: ``7`` -> ``"7"``.
+    - A string of 1-64 ASCII digits gives the same number's decimal text, leading zeros
+      dropped: ``"007"`` -> ``"7"``, ``"000"`` -> ``"0"``; refused above 2**63 - 1.
+    - Any other string that fully matches
+      ``[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?`` (sign, fraction or exponent:
+      ``"7.0"``, ``"7."``, ``".5"``, ``"1e3"``, ``"-7"``, ``"+7"``, ``"-0"``) or
+      ``[+-]?0([xX][0-9A-Fa-f]+|[oO][0-7]+|[bB][01]+)`` (``"0x1F"``, ``"0o17"``, ``"0b101"``)
+      is refused: it looks like a number but is not a whole number in canonical form.
+    - Any other string of 1-64 characters of ``A-Za-z0-9_.:-`` is a name, kept exactly as it
+      is (``"machine-7"``, ``"1.2.3"``, ``"a:b"``, ``"07-booth"``, ``"1_000"``, ``"1e"``).
+    - Anything else (floats, bools, null, lists, objects, other characters, longer strings,
+      integers out of range) is refused.
+
+    The result is canonical: ``canonical_id(canonical_id(v)) == canonical_id(v)``, and
+    ``canonical_id(wire_id(c)) == c`` for every canonical ``c``.
+    """
+    if isinstance(value, bool):
+        raise InvalidId(_NOT_AN_ID)
+    if isinstance(value, int):
+        if 0 <= value <= MAX_INTEGER_ID:
+            return str(int(value))
+        raise InvalidId(_NOT_AN_ID)
+    if not isinstance(value, str):
+        raise InvalidId(_NOT_AN_ID)
+    if _ID_TEXT.fullmatch(value) is None:
+        if len(value) <= MAX_ID_LENGTH and _NUMBER_LIKE.fullmatch(value):
+            raise InvalidId(_not_canonical(value))  # "+7": say why, not only "not an ID"
+        raise InvalidId(_NOT_AN_ID)
+    if _DIGITS.fullmatch(value):
+        number = int(value)
+        if number > MAX_INTEGER_ID:
+            raise InvalidId(f"is a whole number above the largest ID {MAX_INTEGER_ID}")
+        return str(number)
+    if _NUMBER_LIKE.fullmatch(value):
+        raise InvalidId(_not_canonical(value))
+    return value
+
+
+def _not_canonical(text: str) -> str:
+    # The value is not repeated: a reason goes to the machine and into logs, and a voter
+    # ID must reach neither.
+    return (
+        "looks like a number but is not a whole number in canonical form"
+        f" (digits only, 0 to {MAX_INTEGER_ID})"
+    )
+
+
+def canonical_cli_id(text: str) -> str | None:
+    """The canonical form of an ID typed on the command line (``"07"`` -> ``"7"``), or
+    ``None`` when it is not an ID; :func:`canonical_id` says why."""
+    try:
+        return canonical_id(text)
+    except InvalidId:
+        return None
+
+
+def _id_problem(name: str, value: object) -> str:
+    """Why ``value`` is not a valid ``name`` field, as a sentence naming the field."""
+    try:
+        canonical_id(value)
+    except InvalidId as exc:
+        return f"{name} {exc}"
+    return f"{name} {_NOT_AN_ID}"  # not reached for an invalid value
+
+
 def _valid_id(value: object) -> bool:
-    if _is_int(value):
-        return 0 <= value <= MAX_INTEGER_ID  # type: ignore[operator]
-    return isinstance(value, str) and bool(_ID_TEXT.fullmatch(value))
+    try:
+        canonical_id(value)
+    except InvalidId:
+        return False
+    return True
 
 
 def _text_id(value: object) -> str:
-    return str(value)
+    return canonical_id(value)
 
 
 def wire_id(text: str) -> int | str:
-    """An ID as it goes on the wire: whole numbers as integers, as the reference does."""
+    """An ID as it goes on the wire: whole numbers as integers, as the reference does.
+
+    Canonical IDs round-trip: ``canonical_id(wire_id(c)) == c``. Other text (``"007"``) is
+    sent as it is, for the receiver to canonicalize or refuse.
+    """
     if text.isdecimal() and str(int(text)) == text and int(text) <= MAX_INTEGER_ID:
         return int(text)
     return text
@@ -165,31 +261,10 @@ def _invalid(reason: str, machine_id: str | None, uuid: str | None) -> InvalidVo
 
 
 def is_valid_id(text: str) -> bool:
-    """Whether ``text`` is acceptable as an election, machine or voter ID."""
-    return bool(_ID_TEXT.fullmatch(text))
-
-
-@dataclass(frozen=True)
-class Release:
-    """A signed request to free the voter of a ballot the record service gave up."""
-
-    machine_id: str
-    election_id: str
-    uuid: str
-    reason: str
-
-
-def parse_release(data: bytes, attributes: Mapping[str, str]) -> Release:
-    """Validate a ``release claim`` body; raise :class:`InvalidVote`."""
-    body = _decode(data, attributes)
-    ballot = Ballot("", "", 0, "", 0)
-    machine = _id(body, "machine_ID", ballot)
-    uuid = body.get("UUID")
-    if not (isinstance(uuid, str) and _UUID_TEXT.fullmatch(uuid)):
-        raise _invalid("UUID must be a string of letters, digits and -", machine, None)
-    election = _id(body, "election_ID", Ballot(machine, "", 0, uuid, 0))
-    reason = body.get("reason")
-    return Release(machine, election, uuid, reason if isinstance(reason, str) else "")
+    """Whether ``text`` is acceptable as an election, machine or voter ID: the same rule as
+    for IDs in messages (:func:`canonical_id`), so ``"07"`` is valid (it is 7) and ``"7.0"``
+    is not. Use :func:`canonical_cli_id` for the form to use."""
+    return canonical_cli_id(text) is not None
 
 
 def peek_uuid(data_b64: object) -> str:

@@ -20,6 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from config import load_settings  # noqa: E402
+from election.cleanup import drop_namespace  # noqa: E402
 from election.emulator import Emulator, is_listening  # noqa: E402
 
 EMULATOR_HOST, EMULATOR_PORT = "127.0.0.1", 8085
@@ -95,6 +97,11 @@ def main() -> int:
     # Secrets come from the environment; for a demo without them, make throwaway ones.
     env.setdefault("VOTER_KEY", secrets.token_hex(32))
     env.setdefault("RECORD_SIGNING_KEYS", f"demo={secrets.token_hex(32)}")
+    # A namespace and schema of its own per run: the dedup store is sealed with the voter
+    # key, so a new throwaway key must not meet an earlier run's claims.
+    run_name = f"demo{secrets.token_hex(4)}"
+    env.setdefault("ELECTION_TOPIC", run_name)
+    env.setdefault("DATABASE_SCHEMA", run_name)
     workdir = Path(tempfile.mkdtemp(prefix="election-demo-"))
     emulator: Emulator | None = None
     honcho: subprocess.Popen[bytes] | None = None
@@ -166,6 +173,9 @@ def main() -> int:
         if emulator is not None:
             say("stopping the Pub/Sub emulator")
             emulator.stop()
+        if env["ELECTION_TOPIC"] == run_name and not os.environ.get("DEMO_KEEP"):
+            say(f"removing the demo's schema and keys ({run_name}; DEMO_KEEP=1 keeps them)")
+            drop_namespace(load_settings(env))
 
 
 if __name__ == "__main__":

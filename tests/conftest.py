@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from election.emulator import Emulator, free_port
+from tests.support.factory import system_factory
 from tests.support.report import SECTIONS
 from tests.support.system import ElectionSystem
 
@@ -41,20 +42,14 @@ def emulator_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def make_system(emulator_host: str, tmp_path: Path) -> Iterator[object]:
     """A factory of provisioned :class:`ElectionSystem` objects, cleaned up afterwards."""
-    systems: list[ElectionSystem] = []
+    with system_factory(emulator_host, tmp_path) as make:
 
-    def make(
-        broker_url: str = REDIS_BROKER, *roles: str, env: dict[str, str] | None = None
-    ) -> ElectionSystem:
-        system = ElectionSystem(emulator_host, broker_url, tmp_path, env)
-        systems.append(system)
-        system.provision()
-        system.start(*roles)
-        return system
+        def make_default(
+            broker_url: str = REDIS_BROKER, *roles: str, env: dict[str, str] | None = None
+        ) -> ElectionSystem:
+            return make(broker_url, *roles, env=env)
 
-    yield make
-    for system in systems:
-        system.close()
+        yield make_default
 
 
 @pytest.fixture

@@ -147,7 +147,7 @@ def storage_table(cost: StorageCost) -> list[str]:
     """The storage figures."""
     return [
         f"Redis, {cost.voters:,} voters: {cost.redis_bytes_per_voter:.1f} bytes per voter "
-        f"(claims), {cost.redis_bytes_per_voter_with_links:.1f} with the hour's ballot links",
+        "(claims, each with its ballot's tag and time)",
         f"PostgreSQL, {cost.ballots:,} votes: {cost.postgres_bytes_per_vote:.1f} bytes per "
         "vote (table and indexes)",
     ]

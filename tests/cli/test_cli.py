@@ -390,3 +390,32 @@ def test_the_bridge_against_a_dead_emulator_exits_4_in_one_line(env: dict[str, s
 
     assert result.returncode == RET_UNAVAILABLE
     assert_one_clear_line(result, "Pub/Sub")
+
+
+def test_a_logger_against_a_redis_that_could_lose_claims_exits_3_naming_the_setting(
+    env: dict[str, str],
+) -> None:
+    # The machine's own Redis keeps nothing on disk (appendonly no).
+    result = run(["worker", "logger"], {**env, **KEYS, "REDIS_URL": "redis://127.0.0.1:6379/0"})
+
+    assert result.returncode == RET_CONFIG
+    assert_one_clear_line(result, "appendonly no, needs yes")
+
+
+def test_keys_print_a_voter_key_only_when_asked(env: dict[str, str]) -> None:
+    plain = run(["keys"], env)
+    asked = run(["keys", "--voter-key"], env)
+
+    assert plain.returncode == asked.returncode == 0
+    assert "VOTER_KEY" not in plain.stdout and "RECORD_SIGNING_KEYS=" in plain.stdout
+    assert "VOTER_KEY=" in asked.stdout and "never change it" in asked.stdout
+
+
+@pytest.mark.parametrize("election_id", ["7.0", "-1", "1e3"])
+def test_an_election_id_that_is_a_number_in_another_form_is_refused(
+    env: dict[str, str], election_id: str
+) -> None:
+    result = run(["tally", "--election-id", election_id], env)
+
+    assert result.returncode == RET_USAGE
+    assert "not a whole number in canonical form" in result.stderr

@@ -1,7 +1,8 @@
 """Fuzzing the two service subscriptions with generated garbage, next to valid votes.
 
 No process may crash, nothing may loop: every generated message is handled exactly once
-(answered ``rejected: <reason>``, logged and dropped, or refused as forged), and the valid
+(answered ``rejected: <reason>``, logged and dropped, or refused as forged; a message
+too large for any service is refused by the bridge before it is enqueued), and the valid
 votes in the same stream are recorded as usual.
 """
 
@@ -16,6 +17,7 @@ from google.api_core import exceptions as api_exceptions
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from bridge.router import attributes_bytes, oversized
 from election import protocol
 from tests.support.processes import run_election
 from tests.support.report import report
@@ -73,6 +75,7 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
     collector = system.collector("fz-ok")
     valid: list[str] = []
     sent = {protocol.SUBMIT_VOTE: 0, protocol.RECORD_VOTE: 0}
+    refused = 0  # by the bridge, too large to forward
     batch: list[tuple[bytes, dict[str, str]]] = []
     rng = random.Random(0)
 
@@ -85,6 +88,7 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
     )
     @given(message=st.tuples(bodies, attribute_sets))
     def publish(message: tuple[bytes, dict[str, str]]) -> None:
+        nonlocal refused
         data, attributes = message
         try:
             system.publish_raw(data, attributes)
@@ -92,7 +96,9 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
             return  # Pub/Sub itself refused it (an attribute it does not allow)
         batch.append(message)
         function = attributes.get(protocol.FUNCTION)
-        if function in sent:
+        if function in sent and oversized(len(data), attributes_bytes(attributes)):
+            refused += 1
+        elif function in sent:
             sent[function] += 1
         if len(batch) % 6 == 0:  # valid votes in the same stream
             voter = 10_000 + len(batch)
@@ -100,6 +106,8 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
 
     publish()
     collector.wait_for(valid, timeout=120)
+    bridge = system.services["bridge"]
+    bridge.wait_for_log(r"message\.oversized", times=refused, timeout=120)
     logger = system.services["logger"]
     recorder = system.services["recorder"]
     handled = r"vote\.(rejected|dropped|accepted|repeat)"
@@ -115,7 +123,8 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
     report(
         "fuzz counts",
         f"generated {len(batch)}: submit vote {sent[protocol.SUBMIT_VOTE]}, "
-        f"record vote {sent[protocol.RECORD_VOTE]}, other {len(batch) - sum(sent.values())}",
+        f"record vote {sent[protocol.RECORD_VOTE]}, too large {refused}, "
+        f"other {len(batch) - sum(sent.values()) - refused}",
         f"logger: rejected {logger.count(r'vote.rejected')}, dropped "
         f"{logger.count(r'vote.dropped')}, accepted {accepted - len(valid)} (+{len(valid)} valid)",
         f"recorder: forged {recorder.count(r'record.forged')}, recorded "
@@ -124,6 +133,7 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
     )
     # Exactly once: nothing was retried, redelivered or handled twice.
     assert logger.count(handled) == sent[protocol.SUBMIT_VOTE] + len(valid)
+    assert bridge.count(r"message\.oversized") == refused
     assert recorder.count(r"record\.forged") == sent[protocol.RECORD_VOTE]
     for service in system.services.values():
         assert service.alive, service.log()[-2000:]
@@ -134,7 +144,7 @@ def test_generated_garbage_is_answered_or_dropped_once_and_valid_votes_are_unaff
         for uuid, answers in collector.results.items()
         if uuid in valid
     )
-    assert {row.uuid for row in system.rows("601")} >= set(valid)
+    assert system.recorded("601", valid, range(10_000, 10_000 + len(valid) * 6 + 7)) == set(valid)
     assert "no dead letters" in run_election(["dead-letters"], system.env).stdout
     # Nothing but the valid votes was stored, in any election.
     with system.database.connection_context():

@@ -23,11 +23,13 @@ TABLE: list[FaultRow] = []
 
 
 class AofRedis:
-    """A Redis server with append-only persistence (fsync on every write)."""
+    """A Redis server with append-only persistence (fsync on every write, no eviction), as
+    the voting logger requires; ``settings`` are more ``redis-server`` options."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *settings: str) -> None:
         self.directory = directory
         self.port = free_port()
+        self.settings = list(settings)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -46,12 +48,15 @@ class AofRedis:
                 "yes",
                 "--appendfsync",
                 "always",
+                "--maxmemory-policy",
+                "noeviction",
                 "--save",
                 "",
                 "--dir",
                 str(self.directory),
                 "--logfile",
                 str(self.directory / "redis.log"),
+                *self.settings,
             ],
             stdin=subprocess.DEVNULL,
             start_new_session=True,
@@ -92,3 +97,14 @@ def record_row(row: FaultRow) -> None:
         report("fault table", FaultRow.HEADER)
     TABLE.append(row)
     report("fault table", row.line())
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[AofRedis]:
+    """A durable Redis for one test only, which the test may wipe, restart or misconfigure."""
+    directory = tmp_path / "own-redis"
+    directory.mkdir()
+    server = AofRedis(directory)
+    server.start()
+    yield server
+    server.stop()

@@ -1,8 +1,10 @@
 """A steady voting load from several machines, and the check of the promise after a fault.
 
 The promise: every ballot a machine was told was recorded is counted exactly once; no
-ballot is counted that nobody cast; a ballot that timed out is, after recovery, either
-recorded (and answered late) or its voter is free to vote again.
+ballot is counted that nobody cast; every answer is true; a ballot that timed out is,
+after recovery, either recorded (and answered late) or its voter is free to vote again.
+Every fourth ballot of the load is a repeat voter, and after the fault every voter votes
+once more (``tests.support.recheck`` judges all of it).
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from election.machine import VotingMachine
+from google.api_core import exceptions as api_exceptions
+
+from election.machine import Cast as CastResult
+from election.machine import TopicMissing, VotingMachine
 from election.outcomes import Kind, Outcome
 from election.protocol import OutgoingMessage
-from election.pubsub import Publisher
+from election.pubsub import Publisher, topic_path
+from tests.support import recheck
 from tests.support.processes import wait_for
 from tests.support.system import ElectionSystem
 
@@ -53,17 +58,20 @@ class FaultRow:
     timed_out: int
     lost: int
     doubled: int
+    wrong: int = 0
+    rechecked: int = 0
     notes: list[str] = field(default_factory=list)
 
     HEADER = (
-        f"{'fault':<34} {'sent':>6} {'recorded':>9} {'answered':>9} "
-        f"{'timed out':>10} {'lost':>5} {'doubled':>8}"
+        f"{'fault':<36} {'sent':>5} {'recorded':>8} {'answered':>8} "
+        f"{'timed out':>9} {'lost':>4} {'doubled':>7} {'wrong':>5} {'rechecked':>9}"
     )
 
     def line(self) -> str:
         return (
-            f"{self.fault:<34} {self.sent:>6} {self.recorded:>9} {self.answered:>9} "
-            f"{self.timed_out:>10} {self.lost:>5} {self.doubled:>8}"
+            f"{self.fault:<36} {self.sent:>5} {self.recorded:>8} {self.answered:>8} "
+            f"{self.timed_out:>9} {self.lost:>4} {self.doubled:>7} {self.wrong:>5} "
+            f"{self.rechecked:>9}"
         )
 
 
@@ -90,6 +98,9 @@ class Load:
             for n in range(machines)
         ]
         self.casts: list[Cast] = []
+        #: Votes not sent because the topic was missing (each was sent again once it was
+        #: back: see :meth:`_cast`).
+        self.topic_missing = 0
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
@@ -106,10 +117,37 @@ class Load:
 
     def _vote(self, index: int, machine: VotingMachine) -> None:
         for n in range(self.votes):
-            voter = (index + 1) * 1_000_000 + n
-            cast = machine.cast(voter, n % 5, self.timeout)
+            # Every fourth ballot is a repeat voter: one this machine sent two ballots ago.
+            voter = (index + 1) * 1_000_000 + (n - 2 if n % 4 == 3 else n)
+            cast = self._cast(machine, voter, n % 5)
             with self._lock:
                 self.casts.append(Cast(cast.uuid, voter, machine.machine_id, cast.outcome, n % 5))
+
+    def _cast(self, machine: VotingMachine, voter: int, choice: int) -> CastResult:
+        """Cast one vote; if the topic is missing (the vote was not sent), wait until the
+        topic and the machine's own subscription are back, as a person at a machine
+        would, and vote again."""
+        while True:
+            try:
+                return machine.cast(voter, choice, self.timeout)
+            except TopicMissing:
+                with self._lock:
+                    self.topic_missing += 1
+                wait_for(
+                    lambda: self._listening(machine),
+                    120,
+                    f"the topic and {machine.machine_id}'s subscription",
+                    interval=0.2,
+                )
+
+    def _listening(self, machine: VotingMachine) -> bool:
+        """Whether the topic and ``machine``'s answer subscription both exist."""
+        try:
+            self.publisher.client.get_topic(topic=topic_path(self.system.settings), timeout=5)
+            machine.client.get_subscription(subscription=machine.subscription, timeout=5)
+        except api_exceptions.GoogleAPICallError:  # missing, or the server not back yet
+            return False
+        return True
 
     @property
     def sent(self) -> int:
@@ -136,72 +174,93 @@ class Load:
             machine.close()
 
 
-def settle_and_check(load: Load, fault: str, recovery_s: float = 120.0) -> FaultRow:
-    """Wait for timed-out ballots to settle, then count what was lost and what doubled."""
+def settle_and_check(
+    load: Load,
+    fault: str,
+    recovery_s: float = 120.0,
+    *,
+    suspended_ok: bool = False,
+    still_suspended: bool = False,
+) -> FaultRow:
+    """Wait for timed-out ballots to settle, then have every voter of the load vote once
+    more, and judge every answer against the stored rows (``tests.support.recheck``)."""
     system = load.system
     casts = list(load.casts)
     timed_out = [c for c in casts if c.outcome.kind is Kind.TIMED_OUT]
+    voters = sorted({c.voter for c in casts})
 
     def settled() -> bool:
-        recorded = {row.uuid for row in system.rows(load.election)}
+        recorded = system.recorded(load.election, [c.uuid for c in timed_out], voters)
         return all(c.uuid in recorded or load.late_outcome(c.uuid) for c in timed_out)
 
-    # What is still unsettled afterwards is judged below: recorded, or its voter is free.
+    # What is still unsettled afterwards is judged below, like every other ballot.
     with contextlib.suppress(AssertionError):
         wait_for(settled, recovery_s, "timed-out ballots to be recorded or answered")
-    # A timed-out ballot that was not recorded must have left its voter free: vote again.
-    recorded_now = {row.uuid for row in system.rows(load.election)}
-    probes = _probe(load, [c for c in timed_out if c.uuid not in recorded_now])
+    probes = _probe(load, sorted({c.voter for c in casts}))
+    ballots = [
+        recheck.Ballot(c.uuid, c.voter, c.outcome, load.late_outcome(c.uuid)) for c in casts
+    ] + [recheck.Ballot(p.uuid, p.voter, p.outcome, probe=True) for p in probes]
+    uuids = [b.uuid for b in ballots]
+    recorded = system.recorded(load.election, uuids, voters)
     rows = system.rows(load.election)
-    recorded = Counter(row.uuid for row in rows)
-    known = {c.uuid: c for c in [*casts, *probes]}
-    told_recorded = [
-        c
-        for c in casts
-        if Kind.RECORDED in (c.outcome.kind, getattr(load.late_outcome(c.uuid), "kind", None))
-    ]
-    lost = [c for c in told_recorded if recorded[c.uuid] != 1]
-    locked_out = [
-        p
-        for p in probes
-        if p.outcome.kind is not Kind.RECORDED
-        and not any(recorded[c.uuid] for c in timed_out if c.voter == p.voter)
-    ]
-    phantom = [uuid for uuid in recorded if uuid not in known]
-    per_voter = Counter(known[uuid].voter for uuid in recorded if uuid in known)
-    doubled = [voter for voter, n in per_voter.items() if n > 1]
-    notes = [f"lost (told recorded, no row): {c.uuid}" for c in lost]
-    notes += [f"voter {p.voter} locked out: probe got {p.outcome}" for p in locked_out]
-    notes += [f"row nobody cast: {uuid}" for uuid in phantom]
-    notes += [f"voter {voter} has {per_voter[voter]} rows" for voter in doubled]
+    verdict = recheck.judge(
+        ballots,
+        recorded,
+        len(rows) - len(recorded),
+        suspended_ok=suspended_ok,
+        still_suspended=still_suspended,
+    )
     return FaultRow(
         fault=fault,
         sent=len(casts),
-        recorded=len(rows) - sum(1 for p in probes if recorded[p.uuid]),
+        recorded=len(recorded - {p.uuid for p in probes}),
         answered=len(casts) - len(timed_out),
         timed_out=len(timed_out),
-        lost=len(lost) + len(locked_out),
-        doubled=len(doubled) + len(phantom),
-        notes=notes,
+        lost=verdict.lost,
+        doubled=verdict.doubled,
+        wrong=verdict.wrong,
+        rechecked=verdict.rechecked,
+        notes=verdict.notes,
     )
 
 
-def _probe(load: Load, unrecorded: list[Cast]) -> list[Cast]:
-    """Cast a fresh ballot for each voter; a free voter's is recorded."""
-    if not unrecorded:
-        return []
-    probe = VotingMachine(
-        load.system.settings,
-        f"ld{load.election}-probe",
-        load.election,
-        publisher=load.publisher,
-    )
-    probe.open()
+#: Probe machines that vote again for the load's voters, side by side.
+PROBES = 4
+
+
+def _probe(load: Load, voters: list[int]) -> list[Cast]:
+    """Cast a fresh ballot for each voter: a free voter's is recorded, a counted voter's
+    is a repeat."""
+    machines = [
+        VotingMachine(
+            load.system.settings,
+            f"ld{load.election}-probe{n}",
+            load.election,
+            publisher=load.publisher,
+        )
+        for n in range(PROBES)
+    ]
+    casts: list[Cast] = []
+    lock = threading.Lock()
+
+    def vote(machine: VotingMachine, mine: list[int]) -> None:
+        for voter in mine:
+            cast = machine.cast(voter, 0, timeout=20.0)
+            with lock:
+                casts.append(Cast(cast.uuid, voter, machine.machine_id, cast.outcome))
+
+    for machine in machines:
+        machine.open()
     try:
-        casts = []
-        for c in unrecorded:
-            cast = probe.cast(c.voter, 0, timeout=20.0)
-            casts.append(Cast(cast.uuid, c.voter, probe.machine_id, cast.outcome))
+        threads = [
+            threading.Thread(target=vote, args=(m, voters[n::PROBES]), daemon=True)
+            for n, m in enumerate(machines)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(300)
         return casts
     finally:
-        probe.close()
+        for machine in machines:
+            machine.close()

@@ -90,10 +90,16 @@ class Service:
         """SIGKILL the process and everything it started (Dramatiq runs in its own session)."""
         if self.process is None:
             return
+        self.signal_tree(signal.SIGKILL)
+        self.process.wait(10)
+
+    def signal_tree(self, signum: int) -> None:
+        """Send ``signum`` to the process and everything it started."""
+        if self.process is None:
+            return
         for pid in [*descendants(self.process.pid), self.process.pid]:
             with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        self.process.wait(10)
+                os.kill(pid, signum)
 
     def restart(self) -> Service:
         """Start the same command again (after a stop or a kill)."""

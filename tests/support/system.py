@@ -13,6 +13,8 @@ import secrets
 import threading
 import uuid as uuidlib
 from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -21,9 +23,11 @@ import redis
 from config import Settings, load_settings
 from election import protocol
 from election.cleanup import drop_namespace
-from election.models import Ballot, open_database
+from election.models import Ballot, BallotState, open_database
 from election.pubsub import Publisher, subscriber_client, subscription_path, topic_path
+from election.secrecy import VoterSecrets
 from election.subscriber import FilteredSubscriber, PulledMessage
+from election.votes import canonical_id
 from tests.support.processes import Service, election_command, run_election, wait_for
 
 READY = {
@@ -65,6 +69,7 @@ class ElectionSystem:
             **(extra_env or {}),
         }
         self.settings: Settings = load_settings(self.env)
+        self.secrets = VoterSecrets(self.settings.require_voter_key())
         self.services: dict[str, Service] = {}
         self.publisher = Publisher(self.settings)
         # The harness's own connections are named apart from the services' (which a fault
@@ -111,10 +116,31 @@ class ElectionSystem:
         assert done.returncode == 0, f"machine failed ({done.returncode}):\n{done.stderr}"
         return MachineRun(done.stdout, done.stderr)
 
-    def rows(self, election_id: str) -> list[Ballot]:
-        """The recorded ballots of one election."""
+    def rows(self, election_id: str) -> list[StoredBallot]:
+        """The recorded ballots of one election (tombstones left out)."""
         with self.database.connection_context():
-            return list(Ballot.select().where(Ballot.election_id == election_id))
+            query = Ballot.select(Ballot.ref, Ballot.choice).where(
+                (Ballot.election_id == election_id) & (Ballot.state == BallotState.RECORDED)
+            )
+            return [StoredBallot(bytes(b.ref), b.choice) for b in query]
+
+    def ref(self, election_id: str, voter: int | str, uuid: str) -> bytes:
+        """The row key of a ballot: rows hold no UUID, but the harness knows VOTER_KEY."""
+        token = self.secrets.voter_token(election_id, canonical_id(voter))
+        return self.secrets.ballot_ref(self.secrets.ballot_tag(election_id, token, uuid))
+
+    def recorded(
+        self, election_id: str, uuids: Iterable[str], voters: Iterable[int | str]
+    ) -> set[str]:
+        """Which of ``uuids`` are recorded ballots of ``election_id``, cast by any of
+        ``voters`` (a row's key depends on its voter, which a machine's output omits)."""
+        stored = {row.ref for row in self.rows(election_id)}
+        candidates = list(voters)
+        return {
+            uuid
+            for uuid in uuids
+            if any(self.ref(election_id, voter, uuid) in stored for voter in candidates)
+        }
 
     def publish_raw(self, data: bytes, attributes: dict[str, str]) -> str:
         """Publish arbitrary bytes with arbitrary attributes to the topic."""
@@ -144,6 +170,14 @@ class ElectionSystem:
     def collector(self, machine_prefix: str) -> ResultCollector:
         """Collect the ``result`` messages for machines whose ID starts with the prefix."""
         return ResultCollector(self, machine_prefix)
+
+
+@dataclass(frozen=True)
+class StoredBallot:
+    """A recorded row: its key and choice, all a row says."""
+
+    ref: bytes
+    choice: int
 
 
 class MachineRun:

@@ -70,7 +70,9 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         voter_key=None,
         signing_keys={},
         signing_key_id=None,
-        ballot_link_ttl_s=3600,
+        claim_stale_s=60,
+        signature_ttl_s=86400,
+        dedup_wait_replicas=0,
         max_retries=20,
         min_backoff_ms=100,
         max_backoff_ms=10_000,
@@ -103,7 +105,9 @@ def test_secrets_are_read_from_the_environment_and_required_only_where_used() ->
         ("RECORD_SIGNING_KEYS", "k1=short", "RECORD_SIGNING_KEYS"),
         ("RECORD_SIGNING_KEY_ID", "missing", "RECORD_SIGNING_KEY_ID"),
         ("ACTOR_MAX_RETRIES", "-1", "ACTOR_MAX_RETRIES"),
-        ("BALLOT_LINK_TTL_S", "1", "BALLOT_LINK_TTL_S"),
+        ("CLAIM_STALE_S", "0", "CLAIM_STALE_S"),
+        ("SIGNATURE_TTL_S", "5", "SIGNATURE_TTL_S"),
+        ("DEDUP_WAIT_REPLICAS", "-1", "DEDUP_WAIT_REPLICAS"),
     ],
 )
 def test_a_malformed_secret_or_retry_setting_names_its_variable(
@@ -117,7 +121,8 @@ def test_a_malformed_secret_or_retry_setting_names_its_variable(
 
 
 def test_the_defaults_point_at_the_local_services() -> None:
-    assert DEFAULT_REDIS_URL == "redis://127.0.0.1:6379/0"
+    # The project's own durable dedup Redis (scripts/services.sh), not the machine's.
+    assert DEFAULT_REDIS_URL == "redis://127.0.0.1:6380/0"
     assert DEFAULT_DATABASE_URL == "postgresql://127.0.0.1:5432/postgres"
     assert DEFAULT_TOPIC == "election"
 

@@ -18,6 +18,7 @@ from election.votes import (
     SUBMISSION_FIELDS,
     Ballot,
     InvalidVote,
+    canonical_id,
     is_valid_id,
     parse_record,
     parse_submission,
@@ -110,7 +111,7 @@ def test_a_reference_protocol_vote_with_integer_ids_is_accepted() -> None:
     )
 
 
-@pytest.mark.parametrize("text", ["machine-A", "m_1.2:3", "x", "a" * 64, "007", "-1"])
+@pytest.mark.parametrize("text", ["machine-A", "m_1.2:3", "x", "a" * 64, "07-booth", "1.2.3"])
 def test_string_ids_of_the_id_alphabet_are_accepted_as_they_are(text: str) -> None:
     ballot = submit(submission(machine_ID=text, voter_ID=text, election_ID=text))
 
@@ -181,9 +182,15 @@ def test_record_body_gives_the_reference_integer_ids_back_as_integers() -> None:
 
 
 def test_record_body_keeps_named_ids_as_strings() -> None:
-    body = submit(submission(machine_ID="booth-3", election_ID="007")).record_body()
+    body = submit(submission(machine_ID="booth-3", election_ID="e-007")).record_body()
 
-    assert (body["machine_ID"], body["election_ID"]) == ("booth-3", "007")
+    assert (body["machine_ID"], body["election_ID"]) == ("booth-3", "e-007")
+
+
+def test_record_body_sends_a_zero_padded_decimal_string_id_as_its_integer() -> None:
+    body = submit(submission(machine_ID="007", election_ID="01")).record_body()
+
+    assert (body["machine_ID"], body["election_ID"]) == (7, 1)
 
 
 def test_record_body_parses_back_as_the_same_ballot_without_its_voter() -> None:
@@ -214,17 +221,25 @@ def test_wire_id_sends_canonical_whole_numbers_as_integers_and_the_rest_as_text(
     assert type(wire_id(text)) is type(expected)
 
 
-def test_a_long_decimal_string_id_survives_the_trip_to_the_record_service() -> None:
-    ballot = submit(submission(election_ID="9" * 20))
+def test_a_long_named_id_survives_the_trip_to_the_record_service() -> None:
+    ballot = submit(submission(election_ID="9" * 20 + "-x" * 22))
 
     again = parse_record(encode(ballot.record_body()), {}, choices=CHOICES)
 
-    assert again.election_id == "9" * 20
+    assert again.election_id == "9" * 20 + "-x" * 22
 
 
+def test_a_decimal_string_id_above_the_64_bit_maximum_is_rejected_naming_it() -> None:
+    exc = submission_rejection(submission(election_ID="9" * 20))
+
+    assert exc.reason == (f"election_ID is a whole number above the largest ID {MAX_INTEGER_ID}")
+
+
+# Strings of the ID alphabet that are IDs: numbers that look like numbers but are not in
+# canonical form ("7.0", "-1") are refused, see tests/unit/test_canonical_ids.py.
 valid_ids = st.one_of(
     st.integers(min_value=0, max_value=MAX_INTEGER_ID),
-    st.text(alphabet=ID_ALPHABET, min_size=1, max_size=64),
+    st.text(alphabet=ID_ALPHABET, min_size=1, max_size=64).filter(is_valid_id),
 )
 
 
@@ -250,7 +265,7 @@ def test_every_accepted_submission_forwards_a_record_body_the_record_service_acc
     again = parse_record(encode(ballot.record_body()), {}, choices=CHOICES)
 
     assert again == Ballot(**{**ballot.__dict__, "voter_id": None})
-    assert ballot.voter_id == str(voter)
+    assert ballot.voter_id == canonical_id(voter)
 
 
 # --------------------------------------------------------------------------------------------
@@ -533,7 +548,7 @@ def parses_or_rejects(parse: Parser, data: bytes, attributes: Mapping[str, str])
         ballot = parse(data, attributes, choices=CHOICES)
     except InvalidVote as exc:
         assert exc.reason
-        assert exc.machine_id is None or is_valid_id(exc.machine_id)
+        assert exc.machine_id is None or canonical_id(exc.machine_id) == exc.machine_id
         assert exc.uuid is None or isinstance(exc.uuid, str)
     else:
         assert isinstance(ballot, Ballot)

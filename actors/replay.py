@@ -1,0 +1,54 @@
+"""An operator's replay of a dead letter, run by ``election dead-letters replay``.
+
+A dead-lettered record is handed to the record service's own code once more, in replay
+mode: its signature must still hold (a letter altered in Redis is refused), its expiry
+is not checked, and a given-up or fenced ballot is recorded after all unless its voter
+has voted again since. The letter is removed only once its outcome is final, and the
+outcome printed is the one that happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actors.dead_letters import DeadLetter, DeadLetters
+from actors.payload import from_message
+from actors.recording import DUPLICATE, REFUSED, STORED, VoteRecorder
+from election import protocol
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What one replay did; ``final`` when the dead letter was removed."""
+
+    letter_id: str
+    outcome: str
+    final: bool
+
+
+class DeadLetterReplay:
+    """Replays dead letters through a :class:`VoteRecorder`."""
+
+    def __init__(self, recorder: VoteRecorder, store: DeadLetters) -> None:
+        self.recorder = recorder
+        self.store = store
+
+    def replay(self, letter: DeadLetter) -> Replayed:
+        """Replay one letter; its answer goes to its machine."""
+        if letter.actor != "record_vote":
+            return Replayed(
+                letter.message_id,
+                "cannot be replayed: the voting logger keeps a given-up vote without its "
+                "voter ID and told the voter to vote again; purge it",
+                final=False,
+            )
+        data, attributes = from_message(letter.message)
+        outbox: list[protocol.OutgoingMessage] = []
+        (outcome,) = self.recorder.handle_many(
+            [(data, attributes, letter.message_id)], outbox, replay=True
+        )
+        self.recorder.publisher.publish_many(outbox)
+        final = outcome in (STORED, DUPLICATE) or outcome.startswith(REFUSED)
+        if final:
+            self.store.remove(letter.message_id)
+        return Replayed(letter.message_id, outcome, final)
