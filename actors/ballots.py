@@ -102,6 +102,37 @@ class BallotTable:
         )
         return self._run(lambda: int(query.execute()) == 1)
 
+    def mix(self, election_id: str) -> int:
+        """Rewrite an election's rows in one transaction, in reference order; how many.
+
+        PostgreSQL keeps the order in which rows were stored (each row's ``xmin`` and
+        ``ctid``), which anyone who saw who voted when could join to the voters. After a
+        mix, every row of the election has the same ``xmin`` and its place follows its
+        keyed reference. New inserts wait for the lock while it runs; rows stored after
+        it keep their order until the next mix (docs/SECURITY.md)."""
+
+        def rewrite() -> int:
+            with self.database.atomic():
+                self.database.execute_sql("LOCK TABLE ballots IN SHARE ROW EXCLUSIVE MODE")
+                self.database.execute_sql(
+                    "CREATE TEMPORARY TABLE mixing ON COMMIT DROP AS "
+                    "SELECT ref, election_id, choice, state FROM ballots WHERE election_id = %s",
+                    (election_id,),
+                )
+                self.database.execute_sql(
+                    "DELETE FROM ballots WHERE election_id = %s", (election_id,)
+                )
+                cursor = self.database.execute_sql(
+                    "INSERT INTO ballots (ref, election_id, choice, state) "
+                    "SELECT ref, election_id, choice, state FROM mixing ORDER BY ref"
+                )
+                return int(cursor.rowcount)
+
+        moved = self._run(rewrite)
+        # The old row versions stay in the table's pages until a vacuum removes them.
+        self._run(lambda: self.database.execute_sql("VACUUM ballots"))
+        return moved
+
     def _run(self, call: Callable[[], T]) -> T:
         # Each worker thread keeps its own connection between messages (checking one out
         # of the pool per message cost a fifth of the recorder's CPU); a connection that

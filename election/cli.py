@@ -197,6 +197,17 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_check)
 
     p = sub.add_parser(
+        "mix",
+        help="rewrite an election's ballots so their storage order says nothing",
+        description="PostgreSQL keeps the order in which rows were stored (xmin, ctid), "
+        "which someone who saw who voted when could join to the voters. Rewrite the "
+        "election's rows in one transaction, in the order of their keyed references. Run it "
+        "at the close, and during voting as often as you like (inserts wait while it runs).",
+    )
+    p.add_argument("--election-id", required=True, type=_id_arg, help="election ID")
+    p.set_defaults(run=_mix)
+
+    p = sub.add_parser(
         "dedup-store",
         help="show whether the dedup store can vouch for itself, or reseal it",
         description="status: check the dedup Redis' durability settings and its seal "
@@ -576,6 +587,15 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     for line in report.lines():
         print(line)
     return RET_OK if report.consistent else RET_ERROR
+
+
+def _mix(settings: Settings, args: argparse.Namespace) -> int:
+    from actors.ballots import BallotTable
+
+    with _stores(settings, "mix") as (_, database):
+        moved = _reachable(lambda: BallotTable(database).mix(args.election_id), settings)
+    print(f"election {args.election_id}: {moved} rows rewritten in reference order")
+    return RET_OK
 
 
 def _dedup_store(settings: Settings, args: argparse.Namespace) -> int:

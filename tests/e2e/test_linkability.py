@@ -8,8 +8,10 @@ voted, at which machine, when, with which ballot UUID (machines print it). They 
 hold the keys (``VOTER_KEY``, the signing keys), which the system keeps only in the
 processes' environment. Every way in is tried; each must fail.
 
-Not tried here, and said in docs/SECURITY.md: the physical order of rows and PostgreSQL's
-write-ahead log follow the order in which ballots were stored.
+The order in which rows were stored (PostgreSQL's ``xmin`` and ``ctid`` of each row)
+would link them, as docs/SECURITY.md says: the attack through it is tried after
+``election mix``, which rewrites the rows in the order of their keyed references.
+PostgreSQL's write-ahead log is not tried: it keeps that order (docs/SECURITY.md).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from election import protocol
-from tests.support.processes import wait_for
+from tests.support.processes import run_election, wait_for
 from tests.support.system import ElectionSystem
 
 pytestmark = pytest.mark.e2e
@@ -123,3 +125,26 @@ def test_nothing_the_system_stores_links_a_voter_to_a_choice(system: ElectionSys
         set(result) <= {protocol.RESULT_SUCCESSFUL, protocol.RESULT_ALREADY_VOTED}
         for result in ({said for _, said in answers} for answers in collector.results.values())
     )
+
+
+def test_after_a_mix_the_storage_order_of_rows_says_nothing(system: ElectionSystem) -> None:
+    collector = system.collector("mx-")
+    cast = [system.submit(f"mx-{n % 2}", f"mixed-{n}", ELECTION, n % 4) for n in range(30)]
+    collector.wait_for(cast, timeout=120)
+    collector.close()
+    order = f'SELECT ref, xmin::text FROM "{system.name}".ballots ORDER BY ctid'
+
+    def stored_order() -> list[tuple[bytes, str]]:
+        with system.database.connection_context():
+            return [(bytes(ref), xmin) for ref, xmin in system.database.execute_sql(order)]
+
+    before = stored_order()
+    assert len({xmin for _, xmin in before}) > 1  # the order of storage, for all to read
+    done = run_election(["mix", "--election-id", ELECTION], system.env)
+    assert done.returncode == 0, done.stderr
+    assert "30 rows rewritten" in done.stdout
+    after = stored_order()
+    # One transaction wrote them all, and their places follow the keyed references.
+    assert len({xmin for _, xmin in after}) == 1
+    assert [ref for ref, _ in after] == sorted(ref for ref, _ in after)
+    assert sorted(after) != before
