@@ -69,8 +69,3 @@ class VoterSecrets:
     def ballot_ref(self, tag: bytes) -> bytes:
         """The unique key in PostgreSQL of the ballot whose tag is ``tag``."""
         return self._mac(self._ref, tag)[:REF_BYTES]
-
-
-def voter_token(key: bytes, election_id: str, voter_id: str) -> bytes:
-    """The token of ``voter_id`` in ``election_id`` (for one-off use; see VoterSecrets)."""
-    return VoterSecrets(key).voter_token(election_id, voter_id)

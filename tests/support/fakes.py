@@ -1,9 +1,8 @@
-"""In-memory stand-ins for the publisher and the dead-letter store, for unit tests."""
+"""An in-memory stand-in for the publisher, for tests of one service."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from election import protocol
 
@@ -20,20 +19,3 @@ class RecordingPublisher:
 
     def publish_many(self, messages: Sequence[protocol.OutgoingMessage]) -> list[str]:
         return [self.publish(message) for message in messages]
-
-
-class _Letter:
-    def __init__(self, error: str) -> None:
-        self.error = error
-
-
-class KeepingDeadLetters:
-    """Keeps dead letters in a list; each reports ``error`` as its cause."""
-
-    def __init__(self, error: str) -> None:
-        self.error = error
-        self.kept: list[dict[str, Any]] = []
-
-    def add(self, message: dict[str, Any], retries: int) -> _Letter:
-        self.kept.append(message)
-        return _Letter(self.error)

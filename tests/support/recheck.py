@@ -19,7 +19,7 @@ unit-tested in tests/unit/test_recheck.py.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from election.outcomes import Kind, Outcome
@@ -139,8 +139,3 @@ def _allowed_rejection(outcome: Outcome, suspended_ok: bool) -> bool:
     if suspended_ok and SUSPENDED in outcome.detail:
         return True
     return "may vote again" in outcome.detail or "not recorded" in outcome.detail
-
-
-def late_outcomes(uuids: Sequence[str], late: Mapping[str, Outcome]) -> dict[str, Outcome]:
-    """The late answers of ``uuids``, where there is one."""
-    return {uuid: late[uuid] for uuid in uuids if uuid in late}
