@@ -19,9 +19,9 @@ import peewee
 from actors.ballots import _rows as rows_of
 from actors.claims import VoterClaims
 from actors.dead_letters import DeadLetters
-from election.models import Ballot, BallotState
-from election.secrecy import VoterSecrets
-from election.signing import BALLOT_REF
+from election.domain.secrecy import VoterSecrets
+from election.domain.signing import BALLOT_REF
+from election.storage.models import Ballot, BallotState
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The ``ballots`` table as both services use it: store, look up, tombstone, restore.
 
-Every ballot has one row under its keyed reference (``election.secrecy``): a recorded
+Every ballot has one row under its keyed reference (``election.domain.secrecy``): a recorded
 vote, or a tombstone that makes sure it never will be one (``BallotState``). Each step
 is one statement, and the unique reference decides every race: a late record, a fence
 by the voting logger, a give-up and an operator's replay all contend on that one row.
@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import peewee
 
-from election.models import Ballot, BallotState
+from election.storage.models import Ballot, BallotState
 
 T = TypeVar("T")
 

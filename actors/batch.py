@@ -17,7 +17,7 @@ import structlog
 from dramatiq.middleware import Interrupt
 
 from actors.payload import body_of
-from election.protocol import OutgoingMessage
+from election.domain.protocol import OutgoingMessage
 
 log = structlog.get_logger(__name__)
 

@@ -4,7 +4,7 @@ Layout, per election ``E`` (all binary-safe):
 
 - ``<ns>:c:E:<bucket>`` — a small hash per bucket of voter tokens (the first two bytes of
   the token pick one of 65,536 buckets); field: the rest of the token; value: the tag of
-  the ballot that claimed the voter (:func:`election.secrecy.VoterSecrets.ballot_tag`)
+  the ballot that claimed the voter (:func:`election.domain.secrecy.VoterSecrets.ballot_tag`)
   and the second it was claimed (4 bytes). Small hashes use Redis' compact listpack
   encoding, far cheaper than one key per voter. A claim is never deleted: a voter whose
   ballot will never count (a tombstone in PostgreSQL) is claimed again by the next
@@ -30,7 +30,7 @@ from typing import Any
 
 import redis
 
-from election.secrecy import BUCKET_BYTES, TAG_BYTES
+from election.domain.secrecy import BUCKET_BYTES, TAG_BYTES
 
 #: A script argument.
 Arg = bytes | str | int
@@ -187,7 +187,7 @@ CONFIG_CHECK_S = 10.0
 class VoterClaims:
     """The dedup store of the voting logger.
 
-    ``config_problems`` (``election.preflight.durability_problems``) is asked at most every
+    ``config_problems`` (``election.ops.preflight.durability_problems``) is asked at most every
     :data:`CONFIG_CHECK_S`; while it names a problem, nothing is claimed. ``floor`` is the
     fewest claims the store must have counted (the watermark in PostgreSQL, see
     ``actors.seal.Watermark``): a store restored from an older copy has fewer. With

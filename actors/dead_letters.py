@@ -32,7 +32,7 @@ class DeadLetter:
     @property
     def ballot(self) -> str:
         """The ballot UUID the message was about, if it can be read (for listings)."""
-        from election.votes import peek_uuid
+        from election.domain.votes import peek_uuid
 
         args = self.message.get("args") or []
         return peek_uuid(args[0]) if args else "?"

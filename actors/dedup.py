@@ -14,12 +14,12 @@ from actors.claims import Claim, ClaimBatch, StoreSuspended, VoterClaims
 from actors.dead_letters import DeadLetters
 from actors.payload import from_message, with_body
 from actors.seal import Watermark
-from election import protocol
-from election.models import BallotState
-from election.pubsub import Publisher
-from election.secrecy import VoterSecrets
-from election.signing import BALLOT_REF, Signer
-from election.votes import Ballot, InvalidVote, parse_submission
+from election.domain import protocol
+from election.domain.secrecy import VoterSecrets
+from election.domain.signing import BALLOT_REF, Signer
+from election.domain.votes import Ballot, InvalidVote, parse_submission
+from election.pubsub.client import Publisher
+from election.storage.models import BallotState
 
 log = structlog.get_logger(__name__)
 

@@ -17,8 +17,8 @@ from actors.dedup import VoteLogger
 from actors.payload import body_of
 from actors.retrying import always
 from actors.seal import Watermark, establish_seal
-from election.preflight import durability_problems
-from election.secrecy import VoterSecrets
+from election.domain.secrecy import VoterSecrets
+from election.ops.preflight import durability_problems
 
 #: Longest one vote may take before Dramatiq interrupts it (and retries).
 TIME_LIMIT_MS = 60_000

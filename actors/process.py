@@ -16,9 +16,9 @@ import redis
 from playhouse.pool import PooledPostgresqlDatabase
 
 from actors.broker import settings
-from election.models import open_database
-from election.pubsub import Publisher
-from election.signing import Signer
+from election.domain.signing import Signer
+from election.pubsub.client import Publisher
+from election.storage.models import open_database
 
 T = TypeVar("T")
 

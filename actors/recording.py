@@ -17,11 +17,11 @@ from actors.ballots import BallotTable
 from actors.dead_letters import DeadLetters
 from actors.payload import from_message
 from config import Settings
-from election import protocol
-from election.models import BallotState
-from election.pubsub import Publisher
-from election.signing import BALLOT_REF, BadSignature, Expired, UnknownKey, Verifier, now_ms
-from election.votes import InvalidVote, parse_record, peek_uuid
+from election.domain import protocol
+from election.domain.signing import BALLOT_REF, BadSignature, Expired, UnknownKey, Verifier, now_ms
+from election.domain.votes import InvalidVote, parse_record, peek_uuid
+from election.pubsub.client import Publisher
+from election.storage.models import BallotState
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from actors.dead_letters import DeadLetter, DeadLetters
 from actors.payload import from_message
 from actors.recording import DUPLICATE, REFUSED, STORED, VoteRecorder
-from election import protocol
+from election.domain import protocol
 
 
 @dataclass(frozen=True)

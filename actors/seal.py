@@ -2,10 +2,11 @@
 
 Redis is the only record of who voted. Two things guard it:
 
-- ``election.preflight.durability_problems`` reads Redis' configuration: every claim must be on disk
-  before the vote goes on (``appendonly yes`` with ``appendfsync always``), and no key may
-  ever be evicted (``maxmemory-policy noeviction``). The voting logger refuses to start
-  otherwise, and stops accepting votes if the configuration changes under it.
+- ``election.ops.preflight.durability_problems`` reads Redis' configuration: every claim
+  must be on disk before the vote goes on (``appendonly yes`` with ``appendfsync
+  always``), and no key may ever be evicted (``maxmemory-policy noeviction``). The
+  voting logger refuses to start otherwise, and stops accepting votes if the
+  configuration changes under it.
 - the **seal**: a random store ID and the check of the ``VOTER_KEY`` the claims were made
   with, kept both in Redis (``<ns>:dedup``) and in PostgreSQL (``dedup_stores``). Each
   claim call checks Redis' copy (``actors.claims``). A Redis that restarted empty, was
@@ -26,7 +27,7 @@ import redis
 import structlog
 
 from actors.claims import Seal
-from election.models import DedupStore
+from election.storage.models import DedupStore
 
 log = structlog.get_logger(__name__)
 

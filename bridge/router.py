@@ -8,7 +8,7 @@ redelivers it. A crash in between at worst enqueues twice, which the actors abso
 
 Anyone may publish to the topic, up to Pub/Sub's 10 MB with any attributes, and on the
 emulator every message reaches every subscription. A message no actor would accept (a
-body over ``election.votes.MAX_BODY_BYTES``, or attributes over
+body over ``election.domain.votes.MAX_BODY_BYTES``, or attributes over
 :data:`MAX_ATTRIBUTES_BYTES`) is acked and dropped here with one ``message.oversized``
 line, before it is enqueued. Like any malformed vote, an oversized ``submit vote`` whose
 sender can be identified (a valid ``machineID`` attribute; the body is not read) is
@@ -27,9 +27,9 @@ import dramatiq
 import structlog
 
 from actors.payload import to_args
-from election import protocol
-from election.subscriber import PulledMessage
-from election.votes import MAX_BODY_BYTES, canonical_cli_id
+from election.domain import protocol
+from election.domain.votes import MAX_BODY_BYTES, canonical_cli_id
+from election.pubsub.subscriber import PulledMessage
 
 log = structlog.get_logger(__name__)
 
@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 #: RabbitMQ's confirm). A small first batch lets the worker start on a wave while the
 #: rest follow, which at M=50 often saves an emulator cycle; large batches for the rest
 #: keep a busy bridge's cost per vote low: fewer enqueues, fetches, acks and publishes
-#: (docs/SCALING.md, step 6). With pulls of ``election.subscriber.BATCH`` (100), the
+#: (docs/SCALING.md, step 6). With pulls of ``election.pubsub.subscriber.BATCH`` (100), the
 #: rest of a pull is one batch.
 FIRST_BATCH = 25
 MAX_BATCH = 100
@@ -65,7 +65,7 @@ def oversized(body_bytes: int, attributes_size: int) -> bool:
 
 
 def oversize_reason(body_bytes: int, attributes_size: int) -> str:
-    """Why a message of these sizes is refused, in the words of ``election.votes``."""
+    """Why a message of these sizes is refused, in the words of ``election.domain.votes``."""
     if body_bytes > MAX_BODY_BYTES:
         return f"body too large ({body_bytes} bytes, limit {MAX_BODY_BYTES})"
     return f"attributes too large ({attributes_size} bytes, limit {MAX_ATTRIBUTES_BYTES})"

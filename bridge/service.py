@@ -1,6 +1,6 @@
 """The bridge process: one :class:`FilteredSubscriber` per route, started and stopped together.
 
-Flow control is the subscriber's default (``election.subscriber.THREADS`` pulling threads
+Flow control is the subscriber's default (``election.pubsub.subscriber.THREADS`` pulling threads
 of ``BATCH`` messages each per subscription); the bench's relays use the same.
 
 It heals itself: when a service subscription is found missing (deleted by hand, or lost
@@ -21,14 +21,14 @@ from google.api_core import exceptions as api_exceptions
 
 from bridge.router import Route
 from config import Settings
-from election.protocol import OutgoingMessage
-from election.provision import (
+from election.domain.protocol import OutgoingMessage
+from election.ops.provision import (
     SubscriptionSpec,
     ensure_subscription,
     ensure_topic,
     service_subscriptions,
 )
-from election.pubsub import (
+from election.pubsub.client import (
     CALL_TIMEOUT,
     Publisher,
     publisher_client,
@@ -36,7 +36,7 @@ from election.pubsub import (
     subscription_path,
     topic_path,
 )
-from election.subscriber import FilteredSubscriber, NotFoundHook
+from election.pubsub.subscriber import FilteredSubscriber, NotFoundHook
 
 log = structlog.get_logger(__name__)
 

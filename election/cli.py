@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 from config import ConfigError, Settings, load_settings
 from election.logs import configure_from_settings, configure_logging
-from election.preflight import Unavailable, one_line
+from election.ops.preflight import Unavailable, one_line
 
 #: Exit codes.
 RET_OK = 0
@@ -306,7 +306,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _id_arg(text: str) -> str:
     """An election or machine ID in its one canonical form ("07" is 7)."""
-    from election.votes import InvalidId, canonical_id
+    from election.domain.votes import InvalidId, canonical_id
 
     try:
         return canonical_id(text)
@@ -344,10 +344,10 @@ def _on_stop_signals(handler: Callable[[], None]) -> None:
 
 
 def _provision(settings: Settings, args: argparse.Namespace) -> int:
-    from election.filters import FilterSyntaxError
-    from election.models import OldLayout, open_database
-    from election.provision import ProvisionError, provision
-    from election.pubsub import publisher_client, subscriber_client
+    from election.domain.filters import FilterSyntaxError
+    from election.ops.provision import ProvisionError, provision
+    from election.pubsub.client import publisher_client, subscriber_client
+    from election.storage.models import OldLayout, open_database
 
     configure_from_settings(settings, process="release")
     database = open_database(settings, max_connections=1)
@@ -368,7 +368,7 @@ def _provision(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bridge(settings: Settings, args: argparse.Namespace) -> int:
-    from election import preflight
+    from election.ops import preflight
 
     routes = [settings.logger_subscription, settings.recorder_subscription]
     preflight.check_broker(settings)
@@ -402,7 +402,7 @@ def _bridge(settings: Settings, args: argparse.Namespace) -> int:
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
     from actors.worker import run_worker
-    from election import preflight
+    from election.ops import preflight
 
     # Fail here, in one line, rather than in every forked worker process.
     settings.require_verifying_keys()
@@ -422,9 +422,9 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _machine(settings: Settings, args: argparse.Namespace) -> int:
-    from election.machine import TopicMissing, VotingMachine
-    from election.outcomes import summarize
-    from election.votes import InvalidId, canonical_id
+    from election.domain.outcomes import summarize
+    from election.domain.votes import InvalidId, canonical_id
+    from election.machine.voting import TopicMissing, VotingMachine
 
     configure_logging(
         "WARNING" if settings.log_level == "INFO" else settings.log_level,
@@ -481,7 +481,7 @@ def _machine(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _tally(settings: Settings, args: argparse.Namespace) -> int:
-    from election.models import open_database, tally
+    from election.storage.models import open_database, tally
 
     configure_from_settings(settings, process="tally")
     database = open_database(settings, max_connections=1)
@@ -514,7 +514,7 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
 
 def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
     from actors.dead_letters import DeadLetters
-    from election import preflight
+    from election.ops import preflight
 
     configure_from_settings(settings, process="dead-letters")
     preflight.check_redis(settings.redis_url)
@@ -547,7 +547,7 @@ def _dead_letters(settings: Settings, args: argparse.Namespace) -> int:
         return RET_OK
     from actors.recording import vote_recorder
     from actors.replay import DeadLetterReplay
-    from election.pubsub import Publisher
+    from election.pubsub.client import Publisher
 
     kept = 0
     with _stores(settings, "dead-letters") as (client, database):
@@ -568,7 +568,7 @@ def _check(settings: Settings, args: argparse.Namespace) -> int:
     from actors.audit import check_election
     from actors.claims import Seal, VoterClaims
     from actors.dead_letters import DeadLetters
-    from election.secrecy import VoterSecrets
+    from election.domain.secrecy import VoterSecrets
 
     secrets = VoterSecrets(settings.require_voter_key())
     with _stores(settings, "check") as (client, database):
@@ -600,8 +600,8 @@ def _mix(settings: Settings, args: argparse.Namespace) -> int:
 
 def _dedup_store(settings: Settings, args: argparse.Namespace) -> int:
     from actors.seal import establish_seal, reseal
-    from election import preflight
-    from election.secrecy import VoterSecrets
+    from election.domain.secrecy import VoterSecrets
+    from election.ops import preflight
 
     secrets = VoterSecrets(settings.require_voter_key())
     if args.action == "reseal" and not args.yes:
@@ -629,8 +629,8 @@ def _dedup_store(settings: Settings, args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _stores(settings: Settings, process: str) -> Iterator[tuple[redis.Redis, peewee.Database]]:
     """Redis and PostgreSQL for an operator's command, checked first, closed after."""
-    from election import preflight
-    from election.models import open_database
+    from election.ops import preflight
+    from election.storage.models import open_database
 
     configure_from_settings(settings, process=process)
     preflight.check_redis(settings.redis_url)
@@ -665,9 +665,9 @@ def _scale(text: str) -> dict[str, int]:
 def _bench(settings: Settings, args: argparse.Namespace) -> int:
     import json
 
-    from election import preflight
-    from election.bench import report, storage
-    from election.bench.run import BenchOptions, run
+    from bench import report, storage
+    from bench.run import BenchOptions, run
+    from election.ops import preflight
 
     configure_logging("WARNING", settings.log_format, process="bench")
     bar = report.ProgressBar()
@@ -708,7 +708,7 @@ def _bench(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _bench_relay(settings: Settings, args: argparse.Namespace) -> int:
-    from election.bench.relay import run_relay
+    from bench.relay import run_relay
 
     configure_from_settings(settings, process=f"relay-{args.hop}")
     stop = threading.Event()

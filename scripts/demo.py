@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config import load_settings  # noqa: E402
-from election.cleanup import drop_namespace  # noqa: E402
-from election.emulator import Emulator, is_listening  # noqa: E402
+from election.local.cleanup import drop_namespace  # noqa: E402
+from election.local.emulator import Emulator, is_listening  # noqa: E402
 
 EMULATOR_HOST, EMULATOR_PORT = "127.0.0.1", 8085
 MACHINES = 3

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from election.emulator import Emulator, free_port
+from election.local.emulator import Emulator, free_port
 from tests.support.factory import system_factory
 from tests.support.report import SECTIONS
 from tests.support.system import ElectionSystem

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from bridge.router import attributes_bytes, oversized
-from election import protocol
+from election.domain import protocol
 from tests.support.processes import run_election
 from tests.support.report import report
 from tests.support.system import ElectionSystem

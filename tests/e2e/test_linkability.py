@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from election import protocol
+from election.domain import protocol
 from tests.support.processes import run_election, wait_for
 from tests.support.system import ElectionSystem
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from election import protocol
+from election.domain import protocol
 from tests.conftest import RABBITMQ_BROKER, REDIS_BROKER
 from tests.support.system import ElectionSystem, MachineRun
 

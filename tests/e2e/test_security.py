@@ -8,8 +8,8 @@ import uuid as uuidlib
 
 import pytest
 
-from election import protocol
-from election.signing import KEY_ID, SIGNATURE
+from election.domain import protocol
+from election.domain.signing import KEY_ID, SIGNATURE
 from tests.conftest import REDIS_BROKER
 from tests.support.processes import run_election, wait_for
 from tests.support.system import ElectionSystem

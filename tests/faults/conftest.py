@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from election.emulator import free_port
+from election.local.emulator import free_port
 from tests.support.load import FaultRow
 from tests.support.processes import wait_for
 from tests.support.report import report

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from election.emulator import Emulator, free_port
-from election.provision import service_subscriptions
-from election.pubsub import topic_path
+from election.local.emulator import Emulator, free_port
+from election.ops.provision import service_subscriptions
+from election.pubsub.client import topic_path
 from tests.conftest import REDIS_BROKER
 from tests.faults.test_faults import ALL, ENV, MACHINES, VOTES_PER_MACHINE, run_fault
 from tests.support.factory import SystemFactory, system_factory

@@ -21,12 +21,17 @@ from actors.dedup import VoteLogger
 from actors.recording import VoteRecorder
 from actors.seal import Watermark, establish_seal
 from config import Settings, load_settings
-from election import protocol
-from election.models import create_schema, open_database
-from election.pubsub import publisher_client, subscriber_client, subscription_path, topic_path
-from election.pubsub_calls import PubSubCalls
-from election.secrecy import VoterSecrets
-from election.signing import Signer, Verifier
+from election.domain import protocol
+from election.domain.secrecy import VoterSecrets
+from election.domain.signing import Signer, Verifier
+from election.pubsub.calls import PubSubCalls
+from election.pubsub.client import (
+    publisher_client,
+    subscriber_client,
+    subscription_path,
+    topic_path,
+)
+from election.storage.models import create_schema, open_database
 from tests.support.fakes import RecordingPublisher
 from tests.support.pubsub import ACK_DEADLINE_S
 

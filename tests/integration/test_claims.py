@@ -12,7 +12,7 @@ import redis
 
 from actors.claims import Claim, ClaimResult, Seal, StoreSuspended, VoterClaims
 from config import load_settings
-from election.secrecy import VoterSecrets
+from election.domain.secrecy import VoterSecrets
 
 SECRETS = VoterSecrets(b"k" * 32)
 

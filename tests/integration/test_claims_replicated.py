@@ -12,8 +12,8 @@ import pytest
 import redis
 
 from actors.claims import ClaimsNotReplicated, Seal, VoterClaims
-from election.emulator import free_port
-from election.secrecy import VoterSecrets
+from election.domain.secrecy import VoterSecrets
+from election.local.emulator import free_port
 from tests.support.processes import wait_for
 
 SECRETS = VoterSecrets(b"r" * 32)

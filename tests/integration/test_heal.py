@@ -15,13 +15,13 @@ from google.cloud import pubsub_v1
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 
 from config import Settings
-from election import protocol
-from election.filters import parse_filter
-from election.machine import Cast, VotingMachine
-from election.outcomes import Kind
-from election.pubsub import subscriber_client
-from election.pubsub_calls import PubSubCalls
-from election.subscriber import FilteredSubscriber, PulledMessage
+from election.domain import protocol
+from election.domain.filters import parse_filter
+from election.domain.outcomes import Kind
+from election.machine.voting import Cast, VotingMachine
+from election.pubsub.calls import PubSubCalls
+from election.pubsub.client import subscriber_client
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
 from tests.support.processes import wait_for
 from tests.support.pubsub import ACK_DEADLINE_S
 

@@ -19,9 +19,9 @@ from playhouse.pool import PooledPostgresqlDatabase
 from actors.dead_letters import DeadLetter
 from actors.recording import DUPLICATE, STORED, UNVERIFIED
 from actors.replay import DeadLetterReplay
-from election import protocol
-from election.models import Ballot, BallotState
-from election.signing import BALLOT_REF, EXPIRES, KEY_ID, SIGNATURE, Signer, Verifier
+from election.domain import protocol
+from election.domain.signing import BALLOT_REF, EXPIRES, KEY_ID, SIGNATURE, Signer, Verifier
+from election.storage.models import Ballot, BallotState
 from tests.integration.conftest import RECORD_KEYS, Services
 
 SUCCESSFUL = protocol.RESULT_SUCCESSFUL

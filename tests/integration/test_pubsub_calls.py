@@ -8,8 +8,8 @@ import grpc
 import pytest
 from google.api_core import exceptions as api_exceptions
 
-from election.emulator import free_port
-from election.pubsub_calls import PubSubCalls
+from election.local.emulator import free_port
+from election.pubsub.calls import PubSubCalls
 from tests.support.pubsub import ACK_DEADLINE_S
 
 

@@ -10,10 +10,10 @@ import pytest
 from google.cloud import pubsub_v1
 
 from config import Settings
-from election.filters import parse_filter
-from election.pubsub import subscriber_client
-from election.pubsub_calls import PubSubCalls
-from election.subscriber import FilteredSubscriber, PulledMessage
+from election.domain.filters import parse_filter
+from election.pubsub.calls import PubSubCalls
+from election.pubsub.client import subscriber_client
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
 
 
 @pytest.fixture

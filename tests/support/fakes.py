@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from election import protocol
+from election.domain import protocol
 
 
 class RecordingPublisher:

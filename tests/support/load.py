@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from google.api_core import exceptions as api_exceptions
 
-from election.machine import Cast as CastResult
-from election.machine import TopicMissing, VotingMachine
-from election.outcomes import Kind, Outcome
-from election.protocol import OutgoingMessage
-from election.pubsub import Publisher, topic_path
+from election.domain.outcomes import Kind, Outcome
+from election.domain.protocol import OutgoingMessage
+from election.machine.voting import Cast as CastResult
+from election.machine.voting import TopicMissing, VotingMachine
+from election.pubsub.client import Publisher, topic_path
 from tests.support import recheck
 from tests.support.processes import wait_for
 from tests.support.system import ElectionSystem

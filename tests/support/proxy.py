@@ -9,7 +9,7 @@ import selectors
 import socket
 import threading
 
-from election.emulator import free_port
+from election.local.emulator import free_port
 
 
 class CuttableProxy:

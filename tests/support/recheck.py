@@ -22,7 +22,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from election.outcomes import Kind, Outcome
+from election.domain.outcomes import Kind, Outcome
 
 SUSPENDED = "voting is suspended"
 

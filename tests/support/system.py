@@ -21,13 +21,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import redis
 
 from config import Settings, load_settings
-from election import protocol
-from election.cleanup import drop_namespace
-from election.models import Ballot, BallotState, open_database
-from election.pubsub import Publisher, subscriber_client, subscription_path, topic_path
-from election.secrecy import VoterSecrets
-from election.subscriber import FilteredSubscriber, PulledMessage
-from election.votes import canonical_id
+from election.domain import protocol
+from election.domain.secrecy import VoterSecrets
+from election.domain.votes import canonical_id
+from election.local.cleanup import drop_namespace
+from election.pubsub.client import Publisher, subscriber_client, subscription_path, topic_path
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
+from election.storage.models import Ballot, BallotState, open_database
 from tests.support.processes import Service, election_command, run_election, wait_for
 
 READY = {

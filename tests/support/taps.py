@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import threading
 
-from election import protocol
-from election.filters import parse_filter
-from election.pubsub import subscriber_client, subscription_path, topic_path
-from election.subscriber import FilteredSubscriber, PulledMessage
+from election.domain import protocol
+from election.domain.filters import parse_filter
+from election.pubsub.client import subscriber_client, subscription_path, topic_path
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
 from tests.support.system import ElectionSystem
 
 

@@ -1,4 +1,4 @@
-"""Tests for election.machine.AnswerBoard: ballots waiting for answers, resolved by threads."""
+"""Tests for the machine's AnswerBoard: ballots waiting for answers, resolved by threads."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import TypeVar
 
 import pytest
 
-from election.machine import AnswerBoard
-from election.outcomes import Kind, Outcome
+from election.domain.outcomes import Kind, Outcome
+from election.machine.voting import AnswerBoard
 
 RECORDED = Outcome(Kind.RECORDED)
 ALREADY = Outcome(Kind.ALREADY_VOTED)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actors.audit import ClaimView, compare
-from election.models import BallotState
+from election.storage.models import BallotState
 
 NOW = 1_800_000_000.0
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dramatiq.middleware import TimeLimitExceeded
 
 from actors.batch import run_batch
-from election.protocol import OutgoingMessage, result_message
+from election.domain.protocol import OutgoingMessage, result_message
 
 Vote = tuple[bytes, Mapping[str, str], str]
 

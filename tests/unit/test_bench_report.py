@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from election.bench.driver import LoadResult
-from election.bench.report import as_json, phases_table
-from election.bench.run import Phase
-from election.bench.summary import FLOOR_KIND
+from bench.driver import LoadResult
+from bench.report import as_json, phases_table
+from bench.run import Phase
+from bench.summary import FLOOR_KIND
 
 SYSTEM = "system (logger=1 recorder=1)"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from election.bench.driver import LoadResult
-from election.bench.summary import FLOOR_KIND, compare, summarize
+from bench.driver import LoadResult
+from bench.summary import FLOOR_KIND, compare, summarize
 
 
 def load(votes_per_s: float, latency_ms: float) -> LoadResult:

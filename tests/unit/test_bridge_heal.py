@@ -18,9 +18,9 @@ from bridge import service as service_module
 from bridge.router import Route
 from bridge.service import Bridge, BridgeFailed
 from config import Settings, load_settings
-from election import protocol
-from election.provision import ProvisionError, service_subscriptions
-from election.pubsub import subscription_path, topic_path
+from election.domain import protocol
+from election.ops.provision import ProvisionError, service_subscriptions
+from election.pubsub.client import subscription_path, topic_path
 
 
 def error(kind: type[Exception], text: str) -> Exception:

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from election import protocol
-from election.filters import parse_filter
-from election.votes import (
+from election.domain import protocol
+from election.domain.filters import parse_filter
+from election.domain.votes import (
     MAX_ID_LENGTH,
     MAX_INTEGER_ID,
     Ballot,

@@ -1,4 +1,4 @@
-"""Tests for election.filters, the Pub/Sub subscription filter language."""
+"""Tests for election.domain.filters, the Pub/Sub subscription filter language."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from google.pubsub_v1.types import pubsub
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from election.filters import MAX_FILTER_BYTES, Filter, FilterSyntaxError, parse_filter, quote
+from election.domain.filters import MAX_FILTER_BYTES, Filter, FilterSyntaxError, parse_filter, quote
 
 Attributes = Mapping[str, str]
 

@@ -10,9 +10,9 @@ import pytest
 from google.api_core import exceptions as api_exceptions
 
 from config import load_settings
-from election import protocol
-from election.machine import ACK_DEADLINE_S, TopicMissing, VotingMachine
-from election.subscriber import RecreateLater
+from election.domain import protocol
+from election.machine.voting import ACK_DEADLINE_S, TopicMissing, VotingMachine
+from election.pubsub.subscriber import RecreateLater
 
 
 def error(kind: type[Exception], text: str) -> Exception:

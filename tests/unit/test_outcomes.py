@@ -1,4 +1,4 @@
-"""Tests for election.outcomes: what a voting machine prints, and its run summary."""
+"""Tests for election.domain.outcomes: what a voting machine prints, and its run summary."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from election import protocol
-from election.outcomes import (
+from election.domain import protocol
+from election.domain.outcomes import (
     TIMED_OUT,
     Kind,
     Outcome,

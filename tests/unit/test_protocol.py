@@ -1,4 +1,4 @@
-"""Tests for election.protocol: the filters and message shapes of the wire contract."""
+"""Tests for election.domain.protocol: the filters and message shapes of the wire contract."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from election import protocol
-from election.filters import MAX_FILTER_BYTES, parse_filter
-from election.protocol import (
+from election.domain import protocol
+from election.domain.filters import MAX_FILTER_BYTES, parse_filter
+from election.domain.protocol import (
     LOGGER_FILTER,
     RECORDER_FILTER,
     OutgoingMessage,
@@ -21,7 +21,7 @@ from election.protocol import (
     rejection_message,
     result_message,
 )
-from election.votes import is_valid_id
+from election.domain.votes import is_valid_id
 
 UUID = "0b6f4c1e-9d1c-4c36-8f0e-3b7f0a7e2d11"
 Attributes = Mapping[str, str]

@@ -9,7 +9,7 @@ import grpc
 from google.auth.credentials import AnonymousCredentials
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 
-from election.pubsub import (
+from election.pubsub.client import (
     CHANNEL_OPTIONS,
     MAX_MESSAGE_BYTES,
     MAX_RECEIVE_BYTES,

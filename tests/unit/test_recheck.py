@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from election.outcomes import TIMED_OUT, Kind, Outcome
+from election.domain.outcomes import TIMED_OUT, Kind, Outcome
 from tests.support.recheck import Ballot, judge
 
 RECORDED = Outcome(Kind.RECORDED)

@@ -18,9 +18,9 @@ from bridge.router import (
     batch_bounds,
     wire_bytes,
 )
-from election.protocol import OutgoingMessage
-from election.subscriber import PulledMessage
-from election.votes import MAX_BODY_BYTES
+from election.domain.protocol import OutgoingMessage
+from election.domain.votes import MAX_BODY_BYTES
+from election.pubsub.subscriber import PulledMessage
 
 
 def sizes(count: int) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from election.signing import (
+from election.domain.signing import (
     BALLOT_REF,
     EXPIRES,
     KEY_ID,

@@ -13,10 +13,10 @@ from google.cloud import pubsub_v1
 from google.pubsub_v1.types import pubsub as types
 
 from config import load_settings
-from election import subscriber as subscriber_module
-from election.filters import parse_filter
-from election.pubsub import subscriber_client
-from election.subscriber import FilteredSubscriber, PulledMessage, PullSize, RecreateLater
+from election.domain.filters import parse_filter
+from election.pubsub import subscriber as subscriber_module
+from election.pubsub.client import subscriber_client
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, PullSize, RecreateLater
 from tests.support.processes import wait_for
 
 _Response = types.PullResponse.pb()

@@ -16,10 +16,10 @@ from google.pubsub_v1.types import pubsub as types
 from structlog.testing import LogCapture
 
 from config import load_settings
-from election import subscriber as subscriber_module
-from election.filters import parse_filter
-from election.pubsub import subscriber_client
-from election.subscriber import FilteredSubscriber, PulledMessage
+from election.domain.filters import parse_filter
+from election.pubsub import subscriber as subscriber_module
+from election.pubsub.client import subscriber_client
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
 
 _Received = types.ReceivedMessage.pb()
 _Message = types.PubsubMessage.pb()

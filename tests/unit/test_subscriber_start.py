@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from config import load_settings
-from election.filters import parse_filter
-from election.pubsub import subscriber_client
-from election.subscriber import START_SPREAD_S, FilteredSubscriber, PulledMessage
+from election.domain.filters import parse_filter
+from election.pubsub.client import subscriber_client
+from election.pubsub.subscriber import START_SPREAD_S, FilteredSubscriber, PulledMessage
 
 
 def ignore(messages: list[PulledMessage]) -> None:

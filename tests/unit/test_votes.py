@@ -1,4 +1,4 @@
-"""Tests for election.votes: raw vote messages in, checked ballots (or reasons) out."""
+"""Tests for election.domain.votes: raw vote messages in, checked ballots (or reasons) out."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from election.votes import (
+from election.domain.votes import (
     MAX_BODY_BYTES,
     MAX_INTEGER_ID,
     RECORD_FIELDS,

@@ -10,7 +10,7 @@ default is 4 MB, while Pub/Sub (the emulator and Cloud alike) accepts messages o
 10 MB from any publisher, and the emulator, ignoring filters, delivers each to every
 subscription: with the default, a pull whose response would carry such a message fails
 with ``RESOURCE_EXHAUSTED`` and the messages around it stay stuck (see also
-:mod:`election.subscriber`, which falls back to one-message pulls if a response is still
+:mod:`election.pubsub.subscriber`, which falls back to one-message pulls if a response is still
 too large).
 """
 
@@ -27,8 +27,8 @@ from google.pubsub_v1.services.publisher.transports.grpc import PublisherGrpcTra
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 
 from config import Settings
-from election.protocol import OutgoingMessage
-from election.pubsub_calls import PubSubCalls
+from election.domain.protocol import OutgoingMessage
+from election.pubsub.calls import PubSubCalls
 
 #: Seconds any single Pub/Sub admin or publish call may take.
 CALL_TIMEOUT = 30.0
@@ -105,7 +105,7 @@ def subscription_path(settings: Settings, name: str) -> str:
 class Publisher:
     """Publishes :class:`OutgoingMessage` objects to the election topic.
 
-    Each call is one synchronous ``Publish`` request (see :mod:`election.pubsub_calls`):
+    Each call is one synchronous ``Publish`` request (see :mod:`election.pubsub.calls`):
     a single answer goes out at once instead of waiting for a batching timer, and a batch
     of votes sends all its answers in one request.
     """

@@ -14,8 +14,8 @@ import redis
 from google.api_core import exceptions as api_exceptions
 
 from config import ConfigError, Settings
-from election.models import open_database
-from election.pubsub import admin_retry, subscriber_client, subscription_path
+from election.pubsub.client import admin_retry, subscriber_client, subscription_path
+from election.storage.models import open_database
 
 #: Seconds each check may take.
 CHECK_TIMEOUT_S = 10.0

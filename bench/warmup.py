@@ -19,7 +19,8 @@ from collections.abc import Callable
 from google.api_core import exceptions as api_exceptions
 
 from config import Settings
-from election.pubsub import (
+from election.pubsub.calls import PubSubCalls
+from election.pubsub.client import (
     CALL_TIMEOUT,
     admin_retry,
     publisher_client,
@@ -27,7 +28,6 @@ from election.pubsub import (
     subscription_path,
     topic_path,
 )
-from election.pubsub_calls import PubSubCalls
 
 #: Subscriptions the warm-up fans out to, as a vote's topic does (bench, services).
 FAN_OUT = 3

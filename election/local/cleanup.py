@@ -8,7 +8,7 @@ import pika
 import redis
 
 from config import Settings
-from election.models import open_database
+from election.storage.models import open_database
 
 #: Seconds any one clean-up call may take.
 TIMEOUT_S = 10

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from election import protocol
+from election.domain import protocol
 
 
 class Kind(enum.Enum):

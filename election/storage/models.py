@@ -41,7 +41,7 @@ class Ballot(peewee.Model):
 
     The row holds what an audit needs and nothing about when or where it was cast: no
     machine, no time, no insertion-ordered ID, no UUID. Its key ``ref`` is a keyed hash of
-    the election and the ballot UUID (see :mod:`election.secrecy`), so a redelivered or
+    the election and the ballot UUID (see :mod:`election.domain.secrecy`), so a redelivered or
     replayed record conflicts with the row (or tombstone) already there.
     """
 

@@ -13,7 +13,7 @@ votes then waits 10 s or more (measured: 3 of 10 messages delayed 10-20 s after 
 restarts). Unary pulls hold no server-side state, behave the same on both, and make flow
 control explicit: at most ``threads x batch`` messages are outstanding.
 
-No message of any size stops the others. The channels of :mod:`election.pubsub` accept
+No message of any size stops the others. The channels of :mod:`election.pubsub.client` accept
 responses far larger than one message of Pub/Sub's maximum size; should a pull's response
 still be too large (``RESOURCE_EXHAUSTED``), the subscriber pulls one message at a time
 for :data:`SMALL_PULLS_S`, which outlasts the lease the failed pull left on its messages.
@@ -36,9 +36,9 @@ import structlog
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
 
-from election.filters import Filter, parse_filter
-from election.pubsub import CALL_TIMEOUT, admin_retry
-from election.pubsub_calls import PubSubCalls
+from election.domain.filters import Filter, parse_filter
+from election.pubsub.calls import PubSubCalls
+from election.pubsub.client import CALL_TIMEOUT, admin_retry
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +54,7 @@ START_SPREAD_S = 0.05
 BACKOFF_MIN_S, BACKOFF_MAX_S = 0.1, 5.0
 #: After a pull whose response was too large, pulls take one message each for this long
 #: (from the last such failure). The failed pull leased its messages for the
-#: subscription's ack deadline (10 s here, see ``election.provision``); the period must
+#: subscription's ack deadline (10 s here, see ``election.ops.provision``); the period must
 #: outlast it, or the first full-size pull after it fails on the same messages again.
 SMALL_PULLS_S = 60.0
 

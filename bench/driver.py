@@ -20,17 +20,17 @@ from google.cloud import pubsub_v1
 from google.protobuf import duration_pb2
 
 from config import Settings
-from election import protocol
-from election.filters import parse_filter
-from election.outcomes import percentile
-from election.pubsub import (
+from election.domain import protocol
+from election.domain.filters import parse_filter
+from election.domain.outcomes import percentile
+from election.pubsub.client import (
     CALL_TIMEOUT,
     Publisher,
     admin_retry,
     subscription_path,
     topic_path,
 )
-from election.subscriber import FilteredSubscriber, PulledMessage
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
 
 
 @dataclass

@@ -81,7 +81,7 @@ class PubSubCalls:
 
     @classmethod
     def of(cls, client: pubsub_v1.SubscriberClient | pubsub_v1.PublisherClient) -> PubSubCalls:
-        """Calls on the channel of a client made by :mod:`election.pubsub`'s factory."""
+        """Calls on the channel of a client made by :mod:`election.pubsub.client`'s factory."""
         return cls(client.transport.grpc_channel)
 
     def pull(self, subscription: str, max_messages: int, timeout: float) -> Any:

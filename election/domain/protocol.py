@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from election.filters import quote
+from election.domain.filters import quote
 
 FUNCTION = "function"
 MACHINE_ID = "machineID"

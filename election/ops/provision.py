@@ -15,10 +15,10 @@ from google.cloud import pubsub_v1
 from google.protobuf import duration_pb2
 
 from config import Settings
-from election import protocol
-from election.filters import parse_filter
-from election.models import create_schema
-from election.pubsub import CALL_TIMEOUT, admin_retry, subscription_path, topic_path
+from election.domain import protocol
+from election.domain.filters import parse_filter
+from election.pubsub.client import CALL_TIMEOUT, admin_retry, subscription_path, topic_path
+from election.storage.models import create_schema
 
 log = structlog.get_logger(__name__)
 

@@ -7,9 +7,9 @@ import sys
 import time
 from typing import Any, TextIO
 
-from election.bench.run import SERVICE_KINDS, Phase
-from election.bench.storage import StorageCost
-from election.bench.summary import PERCENTILES, KindSummary, compare, is_floor, summarize
+from bench.run import SERVICE_KINDS, Phase
+from bench.storage import StorageCost
+from bench.summary import PERCENTILES, KindSummary, compare, is_floor, summarize
 
 CPU_KINDS = (
     "bridge",

@@ -14,7 +14,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from election.bench.driver import LoadResult
+from bench.driver import LoadResult
 
 #: The latency percentiles every summary and ratio reports.
 PERCENTILES = (0.5, 0.95, 0.99)

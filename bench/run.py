@@ -18,22 +18,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config import Settings
-from election.bench.driver import ClosedLoop, LoadResult
-from election.bench.fleet import (
+from bench.driver import ClosedLoop, LoadResult
+from bench.fleet import (
     Fleet,
     cpu_delta,
     cpu_seconds,
     named_processes,
     procfile_commands,
 )
-from election.bench.relay import relay_filter, relay_subscription
-from election.bench.summary import FLOOR_KIND, is_floor
-from election.bench.warmup import warm_emulator
-from election.cleanup import drop_namespace
-from election.emulator import Emulator, free_port, is_listening
-from election.provision import SubscriptionSpec, ensure_subscription, ensure_topic
-from election.pubsub import CALL_TIMEOUT, publisher_client, subscriber_client
+from bench.relay import relay_filter, relay_subscription
+from bench.summary import FLOOR_KIND, is_floor
+from bench.warmup import warm_emulator
+from config import Settings
+from election.local.cleanup import drop_namespace
+from election.local.emulator import Emulator, free_port, is_listening
+from election.ops.provision import SubscriptionSpec, ensure_subscription, ensure_topic
+from election.pubsub.client import CALL_TIMEOUT, publisher_client, subscriber_client
 
 SERVICE_KINDS = ("bridge", "logger", "recorder")
 

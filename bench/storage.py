@@ -19,8 +19,8 @@ import redis
 from actors.ballots import BallotTable
 from actors.claims import Seal, VoterClaims
 from config import Settings
-from election.models import create_schema, open_database
-from election.secrecy import REF_BYTES, VoterSecrets
+from election.domain.secrecy import REF_BYTES, VoterSecrets
+from election.storage.models import create_schema, open_database
 
 BATCH = 2000
 

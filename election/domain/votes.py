@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from election import protocol
+from election.domain import protocol
 
 MAX_BODY_BYTES = 4096
 MAX_ID_LENGTH = 64

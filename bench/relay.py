@@ -13,9 +13,9 @@ import threading
 import structlog
 
 from config import Settings
-from election import protocol
-from election.pubsub import CALL_TIMEOUT, Publisher, subscriber_client, subscription_path
-from election.subscriber import FilteredSubscriber, PulledMessage
+from election.domain import protocol
+from election.pubsub.client import CALL_TIMEOUT, Publisher, subscriber_client, subscription_path
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
 
 log = structlog.get_logger(__name__)
 

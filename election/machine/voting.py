@@ -31,10 +31,11 @@ from google.api_core import exceptions as api_exceptions
 from google.protobuf import duration_pb2
 
 from config import Settings
-from election import protocol
-from election.filters import parse_filter
-from election.outcomes import TIMED_OUT, Outcome, outcome_of
-from election.pubsub import (
+from election.domain import protocol
+from election.domain.filters import parse_filter
+from election.domain.outcomes import TIMED_OUT, Outcome, outcome_of
+from election.domain.votes import wire_id
+from election.pubsub.client import (
     CALL_TIMEOUT,
     Publisher,
     admin_retry,
@@ -42,8 +43,7 @@ from election.pubsub import (
     subscription_path,
     topic_path,
 )
-from election.subscriber import FilteredSubscriber, PulledMessage, RecreateLater
-from election.votes import wire_id
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, RecreateLater
 
 log = structlog.get_logger(__name__)
 

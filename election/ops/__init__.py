@@ -1,0 +1,1 @@
+"""Operations on a deployment: provisioning and the start-up checks."""

@@ -1,0 +1,1 @@
+"""Stores: the Peewee models of the voting record and the one Redis client factory."""
