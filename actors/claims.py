@@ -30,6 +30,7 @@ from typing import Any
 
 import redis
 
+from election.domain.errors import ElectionError
 from election.domain.secrecy import BUCKET_BYTES, TAG_BYTES
 
 #: A script argument.
@@ -153,7 +154,7 @@ class Seal:
     key_check: str
 
 
-class StoreSuspended(Exception):
+class StoreSuspended(ElectionError):
     """The dedup store cannot vouch that it knows every voter who has voted."""
 
     def __init__(self, reason: str) -> None:

@@ -17,12 +17,13 @@ from actors.dedup import VoteLogger
 from actors.payload import body_of
 from actors.retrying import always
 from actors.seal import Watermark, establish_seal
+from election.domain.routes import LOGGER
 from election.domain.secrecy import VoterSecrets
 from election.ops.preflight import durability_problems
 
 #: Longest one vote may take before Dramatiq interrupts it (and retries).
 TIME_LIMIT_MS = 60_000
-QUEUE = settings.queue_name("logger")
+QUEUE = LOGGER.queue(settings.namespace)
 
 
 def _vote_logger() -> VoteLogger:

@@ -19,11 +19,9 @@ from actors.broker import settings
 from election.domain.signing import Signer
 from election.pubsub.client import Publisher
 from election.storage.models import open_database
+from election.storage.redis_client import connect_redis
 
 T = TypeVar("T")
-
-#: Seconds any Redis command may take.
-REDIS_TIMEOUT_S = 5.0
 
 
 class PerProcess(Generic[T]):
@@ -48,14 +46,7 @@ class PerProcess(Generic[T]):
 
 
 publisher: PerProcess[Publisher] = PerProcess(lambda: Publisher(settings))
-redis_client: PerProcess[redis.Redis] = PerProcess(
-    lambda: redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=REDIS_TIMEOUT_S,
-        socket_connect_timeout=REDIS_TIMEOUT_S,
-        health_check_interval=30,
-    )
-)
+redis_client: PerProcess[redis.Redis] = PerProcess(lambda: connect_redis(settings.redis_url))
 database: PerProcess[PooledPostgresqlDatabase] = PerProcess(lambda: open_database(settings))
 
 

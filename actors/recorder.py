@@ -13,10 +13,11 @@ from actors.broker import settings
 from actors.payload import body_of
 from actors.recording import VoteRecorder, vote_recorder
 from actors.retrying import always
+from election.domain.routes import RECORDER
 
 #: Longest one record may take before Dramatiq interrupts it (and retries).
 TIME_LIMIT_MS = 60_000
-QUEUE = settings.queue_name("recorder")
+QUEUE = RECORDER.queue(settings.namespace)
 
 _recorder: process.PerProcess[VoteRecorder] = process.PerProcess(
     lambda: vote_recorder(

@@ -19,6 +19,7 @@ import sys
 from types import FrameType
 
 from config import Settings
+from election.domain.routes import route_for
 
 PR_SET_PDEATHSIG = 1
 #: How long Dramatiq may take to finish in-flight messages on shutdown.
@@ -33,7 +34,7 @@ def dramatiq_command(settings: Settings, role: str, processes: int, threads: int
         "dramatiq",
         f"actors.{role}",
         "--queues",
-        settings.queue_name(role),
+        route_for(role).queue(settings.namespace),
         "--processes",
         str(processes),
         "--threads",

@@ -21,6 +21,7 @@ from actors.claims import Seal, VoterClaims
 from config import Settings
 from election.domain.secrecy import REF_BYTES, VoterSecrets
 from election.storage.models import create_schema, open_database
+from election.storage.redis_client import connect_redis
 
 BATCH = 2000
 
@@ -50,7 +51,7 @@ def _used_memory(client: redis.Redis) -> int:
 
 
 def _redis(settings: Settings, voters: int, progress: Callable[[str, int, int], None]) -> float:
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=60)
+    client = connect_redis(settings.redis_url, timeout_s=60)
     prefix = f"benchmem{secrets.token_hex(3)}"
     voter_secrets = VoterSecrets(secrets.token_bytes(32))
     seal = Seal(secrets.token_hex(16), voter_secrets.key_check)

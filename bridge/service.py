@@ -21,6 +21,7 @@ from google.api_core import exceptions as api_exceptions
 
 from bridge.router import Route
 from config import Settings
+from election.domain.errors import ProcessFailed
 from election.domain.protocol import OutgoingMessage
 from election.ops.provision import (
     SubscriptionSpec,
@@ -44,7 +45,7 @@ log = structlog.get_logger(__name__)
 ANSWER_TIMEOUT_S = 10.0
 
 
-class BridgeFailed(RuntimeError):
+class BridgeFailed(ProcessFailed):
     """A subscription stopped for good; the message says which and why."""
 
 
@@ -102,7 +103,7 @@ class Bridge:
         ``record vote`` lost so leaves its voter claimed with no ballot, while a ``submit
         vote`` lost so was never claimed (its machine times out, the voter may vote
         again). The logger's subscription is made last."""
-        specs = sorted(self.specs, key=lambda spec: spec.name == self.settings.logger_subscription)
+        specs = self.specs  # the route table's order: the logger's subscription last
         done: list[str] = []
         with self._recreating:
             for spec in specs:

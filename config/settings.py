@@ -13,6 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from election.domain.errors import ConfigError
+
+__all__ = ["ConfigError", "Settings", "load_settings"]
+
 #: The project's own durable Redis (``scripts/services.sh`` starts it: append-only with an
 #: fsync per write, no eviction). The machine's Redis on 6379 keeps nothing on disk, and
 #: the voting logger refuses a dedup store that could forget who voted.
@@ -34,10 +38,6 @@ _HOST_PORT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:(\d{1,5})")
 #: within Pub/Sub's 255 characters.
 MAX_NAMESPACE = 255 - len("-machine-") - 64 - 9
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-
-
-class ConfigError(ValueError):
-    """A configuration variable is missing or malformed; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -91,20 +91,6 @@ class Settings:
         """``"redis"`` or ``"rabbitmq"``, from the scheme of the broker URL."""
         scheme = urlsplit(self.broker_url).scheme
         return "rabbitmq" if scheme in ("amqp", "amqps") else "redis"
-
-    @property
-    def logger_subscription(self) -> str:
-        """Name of the voting logger's subscription."""
-        return f"{self.namespace}-logger"
-
-    @property
-    def recorder_subscription(self) -> str:
-        """Name of the voting record service's subscription."""
-        return f"{self.namespace}-recorder"
-
-    def queue_name(self, role: str) -> str:
-        """Dramatiq queue for one actor role (``logger`` or ``recorder``)."""
-        return f"{self.namespace}.{role}"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

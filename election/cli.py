@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     import redis
 
 from config import ConfigError, Settings, load_settings
+from election.domain.errors import Unavailable
 from election.logs import configure_from_settings, configure_logging
-from election.ops.preflight import Unavailable, one_line
+from election.ops.preflight import one_line
 
 #: Exit codes.
 RET_OK = 0
@@ -370,21 +371,21 @@ def _provision(settings: Settings, args: argparse.Namespace) -> int:
 def _bridge(settings: Settings, args: argparse.Namespace) -> int:
     from election.ops import preflight
 
-    routes = [settings.logger_subscription, settings.recorder_subscription]
     preflight.check_broker(settings)
-    preflight.check_subscriptions(settings, routes)
+    preflight.check_subscriptions(settings)
 
     from actors.logger import dedup_vote, dedup_votes
     from actors.recorder import record_vote, record_votes
     from bridge.router import Route
     from bridge.service import Bridge
+    from election.domain.routes import LOGGER, RECORDER
 
     configure_from_settings(settings, process="bridge")
     bridge = Bridge(
         settings,
         [
-            Route(settings.logger_subscription, dedup_vote, dedup_votes),
-            Route(settings.recorder_subscription, record_vote, record_votes),
+            Route(LOGGER.subscription(settings.namespace), dedup_vote, dedup_votes),
+            Route(RECORDER.subscription(settings.namespace), record_vote, record_votes),
         ],
     )
     stop = threading.Event()
@@ -645,11 +646,9 @@ def _stores(settings: Settings, process: str) -> Iterator[tuple[redis.Redis, pee
 
 
 def _redis(settings: Settings) -> redis.Redis:
-    import redis as redis_lib
+    from election.storage.redis_client import connect_redis
 
-    return redis_lib.Redis.from_url(
-        settings.redis_url, socket_timeout=10, socket_connect_timeout=10
-    )
+    return connect_redis(settings.redis_url, timeout_s=10)
 
 
 def _scale(text: str) -> dict[str, int]:

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, TypeAlias
 
+from election.domain.errors import InvalidInput
+
 __all__ = [
     "MAX_FILTER_BYTES",
     "Filter",
@@ -78,7 +80,7 @@ _MAX_CODE_POINT: Final = 0x10FFFF
 _SURROGATES: Final = range(0xD800, 0xE000)
 
 
-class FilterSyntaxError(ValueError):
+class FilterSyntaxError(InvalidInput):
     """Invalid filter text.
 
     ``position`` is the 0-based character offset of the problem in ``text`` and ``reason`` says

@@ -23,6 +23,8 @@ import hmac
 import time
 from collections.abc import Mapping
 
+from election.domain.errors import InvalidInput
+
 KEY_ID = "keyID"
 SIGNATURE = "signature"
 EXPIRES = "expires"
@@ -31,7 +33,7 @@ _FUNCTION = "function"
 _VERSION = b"election-signature-v2"
 
 
-class BadSignature(ValueError):
+class BadSignature(InvalidInput):
     """A message is unsigned, signed with an unknown key, or signed wrongly."""
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from election.domain import protocol
+from election.domain.errors import InvalidInput
 
 MAX_BODY_BYTES = 4096
 MAX_ID_LENGTH = 64
@@ -27,7 +28,7 @@ SUBMISSION_FIELDS = ("machine_ID", "voter_ID", "voting", "election_ID", "UUID", 
 RECORD_FIELDS = ("machine_ID", "voting", "election_ID", "UUID", "timestamp")
 
 
-class InvalidVote(ValueError):
+class InvalidVote(InvalidInput):
     """A message that is not a valid vote.
 
     ``machine_id`` and ``uuid`` are whatever could be recovered from it, so that the
@@ -145,7 +146,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-class InvalidId(ValueError):
+class InvalidId(InvalidInput):
     """A value that is not an ID. The message is a predicate that follows the field's name:
     ``f"{field} {exc}"`` reads as a sentence, e.g. ``voter_ID must be an integer or a short ID``.
     """

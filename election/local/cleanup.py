@@ -5,15 +5,15 @@ tests."""
 from __future__ import annotations
 
 import pika
-import redis
 
 from config import Settings
+from election.domain.routes import ROUTES
 from election.storage.models import open_database
+from election.storage.redis_client import connect_redis
 
 #: Seconds any one clean-up call may take.
 TIMEOUT_S = 10
-#: The roles that own Dramatiq queues, and the queues Dramatiq makes for each.
-ROLES = ("logger", "recorder")
+#: The queues Dramatiq makes for each route's queue (itself, delayed, dead).
 QUEUE_SUFFIXES = ("", ".DQ", ".XQ")
 
 
@@ -39,7 +39,7 @@ def drop_namespace(settings: Settings) -> None:
 
 
 def _delete_keys(url: str, patterns: list[str]) -> None:
-    client = redis.Redis.from_url(url, socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S)
+    client = connect_redis(url, timeout_s=TIMEOUT_S)
     try:
         for pattern in patterns:
             for key in client.scan_iter(pattern, count=1000):
@@ -55,8 +55,8 @@ def _delete_queues(settings: Settings) -> None:
     connection = pika.BlockingConnection(parameters)
     try:
         channel = connection.channel()
-        for role in ROLES:
+        for route in ROUTES:
             for suffix in QUEUE_SUFFIXES:
-                channel.queue_delete(settings.queue_name(role) + suffix)
+                channel.queue_delete(route.queue(settings.namespace) + suffix)
     finally:
         connection.close()

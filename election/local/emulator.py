@@ -14,11 +14,13 @@ import subprocess
 import time
 from pathlib import Path
 
+from election.domain.errors import ElectionError
+
 #: How long a cold emulator may take to accept connections.
 START_TIMEOUT_S = 60.0
 
 
-class EmulatorError(RuntimeError):
+class EmulatorError(ElectionError):
     """The emulator cannot be found or did not start."""
 
 

@@ -32,6 +32,7 @@ from google.protobuf import duration_pb2
 
 from config import Settings
 from election.domain import protocol
+from election.domain.errors import Unavailable
 from election.domain.filters import parse_filter
 from election.domain.outcomes import TIMED_OUT, Outcome, outcome_of
 from election.domain.votes import wire_id
@@ -54,7 +55,7 @@ ACK_DEADLINE_S = 10
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~+-]")
 
 
-class TopicMissing(RuntimeError):
+class TopicMissing(Unavailable):
     """A vote could not be sent: the election topic does not exist (deleted, or the
     emulator restarted and the system is not provisioned again yet). The vote was not
     sent, so its voter has not voted."""

@@ -14,15 +14,14 @@ import redis
 from google.api_core import exceptions as api_exceptions
 
 from config import ConfigError, Settings
+from election.domain.errors import OperatorDecision, Unavailable
+from election.domain.routes import ROUTES
 from election.pubsub.client import admin_retry, subscriber_client, subscription_path
 from election.storage.models import open_database
+from election.storage.redis_client import connect_redis
 
 #: Seconds each check may take.
 CHECK_TIMEOUT_S = 10.0
-
-
-class Unavailable(RuntimeError):
-    """A service the process needs cannot be reached; the message says which and why."""
 
 
 def one_line(exc: BaseException) -> str:
@@ -32,9 +31,7 @@ def one_line(exc: BaseException) -> str:
 
 def check_redis(url: str, what: str = "Redis") -> None:
     """Ping Redis at ``url``."""
-    client = redis.Redis.from_url(
-        url, socket_timeout=CHECK_TIMEOUT_S, socket_connect_timeout=CHECK_TIMEOUT_S
-    )
+    client = connect_redis(url, timeout_s=CHECK_TIMEOUT_S)
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -73,9 +70,7 @@ def durability_problems(client: redis.Redis) -> list[str]:
 
 def check_dedup_store(url: str) -> None:
     """Refuse a Redis at ``url`` that could lose claims (raises :class:`UnsafeDedupStore`)."""
-    client = redis.Redis.from_url(
-        url, socket_timeout=CHECK_TIMEOUT_S, socket_connect_timeout=CHECK_TIMEOUT_S
-    )
+    client = connect_redis(url, timeout_s=CHECK_TIMEOUT_S)
     try:
         problems = durability_problems(client)
     except redis.RedisError as exc:
@@ -119,17 +114,25 @@ def check_broker(settings: Settings) -> None:
         ) from None
 
 
-def check_subscriptions(settings: Settings, names: list[str]) -> None:
-    """Make sure Pub/Sub answers and the named subscriptions exist."""
+def check_subscriptions(settings: Settings) -> None:
+    """Make sure Pub/Sub answers and every subscription of the route table exists with
+    its filter (``election.domain.routes``)."""
     client = subscriber_client(settings)
     where = settings.emulator_host or "Cloud Pub/Sub"
     try:
-        for name in names:
-            client.get_subscription(
+        for route in ROUTES:
+            name = route.subscription(settings.namespace)
+            found = client.get_subscription(
                 subscription=subscription_path(settings, name),
                 timeout=CHECK_TIMEOUT_S,
                 retry=admin_retry(CHECK_TIMEOUT_S),
             )
+            if found.filter != route.filter:
+                raise OperatorDecision(
+                    f"Pub/Sub subscription {name} has the filter {found.filter!r}, expected "
+                    f"{route.filter!r}; filters cannot be changed: delete it, then run "
+                    "`election provision`"
+                )
     except api_exceptions.NotFound:
         raise Unavailable(
             f"Pub/Sub subscription {name} does not exist; run `election provision` first"

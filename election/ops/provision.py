@@ -15,8 +15,9 @@ from google.cloud import pubsub_v1
 from google.protobuf import duration_pb2
 
 from config import Settings
-from election.domain import protocol
+from election.domain.errors import OperatorDecision
 from election.domain.filters import parse_filter
+from election.domain.routes import ROUTES
 from election.pubsub.client import CALL_TIMEOUT, admin_retry, subscription_path, topic_path
 from election.storage.models import create_schema
 
@@ -28,7 +29,7 @@ log = structlog.get_logger(__name__)
 SERVICE_ACK_DEADLINE_S = 10
 
 
-class ProvisionError(RuntimeError):
+class ProvisionError(OperatorDecision):
     """Provisioning cannot proceed without an operator's decision."""
 
 
@@ -41,11 +42,9 @@ class SubscriptionSpec:
 
 
 def service_subscriptions(settings: Settings) -> list[SubscriptionSpec]:
-    """The logger's and the record service's subscriptions, with SPEC's filters."""
-    return [
-        SubscriptionSpec(settings.logger_subscription, protocol.LOGGER_FILTER),
-        SubscriptionSpec(settings.recorder_subscription, protocol.RECORDER_FILTER),
-    ]
+    """The route table's subscriptions (``election.domain.routes``), named for
+    ``settings.namespace``, in the table's order."""
+    return [SubscriptionSpec(r.subscription(settings.namespace), r.filter) for r in ROUTES]
 
 
 def provision(

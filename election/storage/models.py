@@ -15,6 +15,7 @@ from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledPostgresqlDatabase
 
 from config import Settings
+from election.domain.errors import OperatorDecision
 
 #: Seconds to wait for a connection, and the longest any statement may run.
 CONNECT_TIMEOUT_S = 5
@@ -102,7 +103,7 @@ def open_database(settings: Settings, *, max_connections: int = 20) -> PooledPos
     return database
 
 
-class OldLayout(RuntimeError):
+class OldLayout(OperatorDecision):
     """The database holds tables of an earlier, incompatible version."""
 
 

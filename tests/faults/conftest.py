@@ -15,6 +15,7 @@ import pytest
 import redis
 
 from election.local.emulator import free_port
+from election.storage.redis_client import connect_redis
 from tests.support.load import FaultRow
 from tests.support.processes import wait_for
 from tests.support.report import report
@@ -61,7 +62,7 @@ class AofRedis:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        client = connect_redis(f"redis://127.0.0.1:{self.port}/0", timeout_s=1)
 
         def answers() -> bool:
             try:

@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import psycopg2
 import pytest
-import redis
 
+from election.domain.routes import route_for
+from election.storage.redis_client import connect_redis
 from tests.conftest import RABBITMQ_BROKER, REDIS_BROKER
 from tests.faults.conftest import AofRedis, record_row
 from tests.support.load import DuplicatingPublisher, Load, settle_and_check
@@ -78,11 +79,11 @@ def run_fault(
 def in_flight(system: ElectionSystem, role: str) -> int:
     """Messages a worker of ``role`` has taken from its Dramatiq queue and not acked yet
     (RabbitMQ: also those waiting in the queue or its delay queue)."""
-    queue = system.settings.queue_name(role)
+    queue = route_for(role).queue(system.settings.namespace)
     if system.settings.broker_kind == "rabbitmq":
         return rabbitmq_backlog(queue) + rabbitmq_backlog(f"{queue}.DQ")
     pattern = f"dramatiq:__acks__.*.{queue}"
-    broker = redis.Redis.from_url(system.settings.broker_url, socket_timeout=5)
+    broker = connect_redis(system.settings.broker_url)
     try:
         return sum(int(broker.scard(key)) for key in broker.scan_iter(pattern))
     finally:
@@ -91,7 +92,7 @@ def in_flight(system: ElectionSystem, role: str) -> int:
 
 def held_by_workers(system: ElectionSystem, role: str) -> int:
     """Messages a worker of ``role`` has taken from its Dramatiq queue and not acked."""
-    queue = system.settings.queue_name(role)
+    queue = route_for(role).queue(system.settings.namespace)
     if system.settings.broker_kind == "rabbitmq":
         return rabbitmq_backlog(queue, unacked_only=True)
     return in_flight(system, role)

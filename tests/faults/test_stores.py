@@ -12,8 +12,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import redis
 
+from election.storage.redis_client import connect_redis
 from tests.conftest import REDIS_BROKER
 from tests.faults.conftest import AofRedis
 from tests.faults.test_faults import ALL, ENV, OUTAGE_S, run_fault
@@ -83,7 +83,7 @@ def test_voting_stops_and_nobody_votes_twice_when_redis_evicts_claims(
     system: ElectionSystem = make_system(  # type: ignore[operator]
         REDIS_BROKER, *ALL, env=with_own_redis(own_redis)
     )
-    client = redis.Redis(port=own_redis.port, socket_timeout=5)
+    client = connect_redis(f"redis://127.0.0.1:{own_redis.port}/0")
 
     def evict() -> None:
         used = int(client.info("memory")["used_memory"])

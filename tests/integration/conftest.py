@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-import redis
 from playhouse.pool import PooledPostgresqlDatabase
 
 from actors.ballots import BallotTable
@@ -32,6 +31,7 @@ from election.pubsub.client import (
     topic_path,
 )
 from election.storage.models import create_schema, open_database
+from election.storage.redis_client import connect_redis
 from tests.support.fakes import RecordingPublisher
 from tests.support.pubsub import ACK_DEADLINE_S
 
@@ -107,7 +107,7 @@ class Services:
 @pytest.fixture
 def services(database: PooledPostgresqlDatabase) -> Iterator[Services]:
     settings = load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:1"})
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5)
+    client = connect_redis(settings.redis_url)
     namespace = f"t{uuidlib.uuid4().hex[:12]}"
     voter_secrets = VoterSecrets(b"v" * 32)
     seal, floor, problems = establish_seal(client, database, namespace, voter_secrets.key_check)

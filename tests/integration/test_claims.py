@@ -13,6 +13,7 @@ import redis
 from actors.claims import Claim, ClaimResult, Seal, StoreSuspended, VoterClaims
 from config import load_settings
 from election.domain.secrecy import VoterSecrets
+from election.storage.redis_client import connect_redis
 
 SECRETS = VoterSecrets(b"k" * 32)
 
@@ -36,9 +37,7 @@ def suspended(claims: VoterClaims, election: str, voter: str, uuid: str) -> str:
 
 @pytest.fixture
 def client() -> Iterator[redis.Redis]:
-    made = redis.Redis.from_url(
-        load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:1"}).redis_url, socket_timeout=5
-    )
+    made = connect_redis(load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:1"}).redis_url)
     yield made
     made.close()
 

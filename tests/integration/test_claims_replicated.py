@@ -14,6 +14,7 @@ import redis
 from actors.claims import ClaimsNotReplicated, Seal, VoterClaims
 from election.domain.secrecy import VoterSecrets
 from election.local.emulator import free_port
+from election.storage.redis_client import connect_redis
 from tests.support.processes import wait_for
 
 SECRETS = VoterSecrets(b"r" * 32)
@@ -53,8 +54,8 @@ def primary_and_replica(tmp_path: Path) -> Iterator[tuple[redis.Redis, subproces
     replica = server(
         tmp_path / "replica", replica_port, "--replicaof", "127.0.0.1", str(primary_port)
     )
-    client = redis.Redis(port=primary_port, socket_timeout=5)
-    replica_client = redis.Redis(port=replica_port, socket_timeout=5)
+    client = connect_redis(f"redis://127.0.0.1:{primary_port}/0")
+    replica_client = connect_redis(f"redis://127.0.0.1:{replica_port}/0")
 
     def linked() -> bool:
         try:

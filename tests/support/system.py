@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import redis
-
 from config import Settings, load_settings
 from election.domain import protocol
 from election.domain.secrecy import VoterSecrets
@@ -28,6 +26,7 @@ from election.local.cleanup import drop_namespace
 from election.pubsub.client import Publisher, subscriber_client, subscription_path, topic_path
 from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
 from election.storage.models import Ballot, BallotState, open_database
+from election.storage.redis_client import connect_redis
 from tests.support.processes import Service, election_command, run_election, wait_for
 
 READY = {
@@ -80,7 +79,7 @@ class ElectionSystem:
             ),
             max_connections=2,
         )
-        self.redis = redis.Redis.from_url(self.settings.redis_url, socket_timeout=5)
+        self.redis = connect_redis(self.settings.redis_url)
 
     def provision(self) -> None:
         """Run ``election provision`` as a subprocess; it must succeed."""

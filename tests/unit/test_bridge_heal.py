@@ -19,6 +19,7 @@ from bridge.router import Route
 from bridge.service import Bridge, BridgeFailed
 from config import Settings, load_settings
 from election.domain import protocol
+from election.domain.routes import LOGGER, RECORDER
 from election.ops.provision import ProvisionError, service_subscriptions
 from election.pubsub.client import subscription_path, topic_path
 
@@ -120,7 +121,7 @@ def test_a_deleted_subscription_is_made_again_without_touching_the_topic_that_ex
     others = {
         subscription_path(settings, spec.name): Found(spec.filter, topic_path(settings))
         for spec in service_subscriptions(settings)
-        if spec.name != settings.recorder_subscription
+        if spec.name != RECORDER.subscription(settings.namespace)
     }
     admin = Admin(existing=others, topic_exists=True)
     bridge.client = bridge.publisher = admin
@@ -131,12 +132,11 @@ def test_a_deleted_subscription_is_made_again_without_touching_the_topic_that_ex
 
     assert admin.topics == []
     assert [r["name"] for r in admin.subscriptions] == [
-        subscription_path(settings, settings.recorder_subscription)
+        subscription_path(settings, RECORDER.subscription(settings.namespace))
     ]
     (line,) = captured.entries
-    assert line["created"] == [
-        f"subscription {subscription_path(settings, settings.recorder_subscription)} created"
-    ]
+    recorder = subscription_path(settings, RECORDER.subscription(settings.namespace))
+    assert line["created"] == [f"subscription {recorder} created"]
 
 
 def test_when_another_subscriber_was_first_nothing_is_made_or_logged(
@@ -157,7 +157,7 @@ def test_when_another_subscriber_was_first_nothing_is_made_or_logged(
 def test_a_subscription_of_that_name_with_another_filter_is_not_taken_over(
     bridge: Bridge, settings: Settings
 ) -> None:
-    path = subscription_path(settings, settings.logger_subscription)
+    path = subscription_path(settings, LOGGER.subscription(settings.namespace))
     found = Found('attributes.function = "result"', topic_path(settings))
     bridge.client = bridge.publisher = Admin(existing={path: found}, topic_exists=True)
     hook = bridge.subscribers[0].on_not_found

@@ -15,6 +15,7 @@ from config.settings import (
     DEFAULT_REDIS_URL,
     DEFAULT_TOPIC,
 )
+from election.domain.routes import LOGGER, RECORDER
 
 EMULATOR = {"PUBSUB_EMULATOR_HOST": "127.0.0.1:8085"}
 VARIABLES = (
@@ -369,29 +370,29 @@ def test_names_derive_from_the_topic_by_default() -> None:
     loaded = settings(ELECTION_TOPIC="votes-2024")
 
     assert loaded.namespace == "votes-2024"
-    assert loaded.logger_subscription == "votes-2024-logger"
-    assert loaded.recorder_subscription == "votes-2024-recorder"
-    assert loaded.queue_name("logger") == "votes-2024.logger"
-    assert loaded.queue_name("recorder") == "votes-2024.recorder"
+    assert LOGGER.subscription(loaded.namespace) == "votes-2024-logger"
+    assert RECORDER.subscription(loaded.namespace) == "votes-2024-recorder"
+    assert LOGGER.queue(loaded.namespace) == "votes-2024.logger"
+    assert RECORDER.queue(loaded.namespace) == "votes-2024.recorder"
 
 
 def test_the_default_names_are_election_based() -> None:
     loaded = settings()
 
-    assert (loaded.logger_subscription, loaded.recorder_subscription) == (
+    assert (LOGGER.subscription(loaded.namespace), RECORDER.subscription(loaded.namespace)) == (
         "election-logger",
         "election-recorder",
     )
-    assert loaded.queue_name("logger") == "election.logger"
+    assert LOGGER.queue(loaded.namespace) == "election.logger"
 
 
 def test_a_namespace_separates_names_from_the_topic() -> None:
     loaded = settings(ELECTION_TOPIC="election", ELECTION_NAMESPACE="test-run-7")
 
     assert loaded.topic == "election"
-    assert loaded.logger_subscription == "test-run-7-logger"
-    assert loaded.recorder_subscription == "test-run-7-recorder"
-    assert loaded.queue_name("recorder") == "test-run-7.recorder"
+    assert LOGGER.subscription(loaded.namespace) == "test-run-7-logger"
+    assert RECORDER.subscription(loaded.namespace) == "test-run-7-recorder"
+    assert RECORDER.queue(loaded.namespace) == "test-run-7.recorder"
 
 
 @pytest.mark.parametrize("name", ["ELECTION_NAMESPACE", "ELECTION_TOPIC"])
@@ -400,8 +401,8 @@ def test_an_accepted_namespace_yields_subscription_names_pubsub_accepts(name: st
         loaded = settings(**{name: "n" * 250})
     except ConfigError:
         return  # refusing it is fine too
-    assert len(loaded.logger_subscription) <= MAX_SUBSCRIPTION_NAME
-    assert len(loaded.recorder_subscription) <= MAX_SUBSCRIPTION_NAME
+    assert len(LOGGER.subscription(loaded.namespace)) <= MAX_SUBSCRIPTION_NAME
+    assert len(RECORDER.subscription(loaded.namespace)) <= MAX_SUBSCRIPTION_NAME
 
 
 def test_a_postgresql_url_without_host_uses_the_local_socket() -> None:
