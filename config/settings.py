@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from election.domain.errors import ConfigError
@@ -101,15 +102,42 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         value = env.get(name, "").strip()
         return value or default
 
-    redis_url = _url("REDIS_URL", get("REDIS_URL", DEFAULT_REDIS_URL), ("redis", "rediss", "unix"))
-    database_url = _url(
-        "DATABASE_URL", get("DATABASE_URL", DEFAULT_DATABASE_URL), ("postgres", "postgresql")
+    return Settings(
+        **_connections(get),
+        **_pubsub(get, env),
+        **_processes(get),
+        **_secrets(env),
+        **_tuning(get),
     )
-    broker_url = _url(
-        "DRAMATIQ_BROKER_URL",
-        get("DRAMATIQ_BROKER_URL", DEFAULT_BROKER_URL),
-        ("redis", "rediss", "unix", "amqp", "amqps"),
-    )
+
+
+#: Reads one variable, or its default when it is unset or blank.
+_Get = Callable[[str, str], str]
+
+
+def _connections(get: _Get) -> dict[str, Any]:
+    """The servers' URLs and the database schema."""
+    schema = get("DATABASE_SCHEMA", "public")
+    if not _SQL_IDENTIFIER.fullmatch(schema):
+        raise ConfigError(f"DATABASE_SCHEMA must be a lower-case SQL identifier, got {schema!r}")
+    return {
+        "redis_url": _url(
+            "REDIS_URL", get("REDIS_URL", DEFAULT_REDIS_URL), ("redis", "rediss", "unix")
+        ),
+        "database_url": _url(
+            "DATABASE_URL", get("DATABASE_URL", DEFAULT_DATABASE_URL), ("postgres", "postgresql")
+        ),
+        "database_schema": schema,
+        "broker_url": _url(
+            "DRAMATIQ_BROKER_URL",
+            get("DRAMATIQ_BROKER_URL", DEFAULT_BROKER_URL),
+            ("redis", "rediss", "unix", "amqp", "amqps"),
+        ),
+    }
+
+
+def _pubsub(get: _Get, env: Mapping[str, str]) -> dict[str, Any]:
+    """The emulator or the Google project, the topic and the namespace of every name."""
     emulator_host = env.get("PUBSUB_EMULATOR_HOST", "").strip() or None
     if emulator_host is not None and not _valid_host_port(emulator_host):
         raise ConfigError(f"PUBSUB_EMULATOR_HOST must be host:port, got {emulator_host!r}")
@@ -135,65 +163,71 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"ELECTION_NAMESPACE is too long to prefix subscription names ({len(namespace)} "
             f"characters, at most {MAX_NAMESPACE})"
         )
-    schema = get("DATABASE_SCHEMA", "public")
-    if not _SQL_IDENTIFIER.fullmatch(schema):
-        raise ConfigError(f"DATABASE_SCHEMA must be a lower-case SQL identifier, got {schema!r}")
-    choices = _integer("ELECTION_CHOICES", get("ELECTION_CHOICES", "5"), low=1, high=1000)
+    return {
+        "project": project,
+        "emulator_host": emulator_host,
+        "topic": topic,
+        "namespace": namespace,
+    }
+
+
+def _processes(get: _Get) -> dict[str, Any]:
+    """Choices, logging and the workers' processes and threads."""
     log_level = get("LOG_LEVEL", "INFO").upper()
     if log_level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}, got {log_level!r}")
     log_format = get("LOG_FORMAT", "auto").lower()
     if log_format not in ("auto", "console", "json"):
         raise ConfigError(f"LOG_FORMAT must be auto, console or json, got {log_format!r}")
-    worker_processes = _integer("WORKER_PROCESSES", get("WORKER_PROCESSES", "1"), low=1, high=64)
-    worker_threads = _integer("WORKER_THREADS", get("WORKER_THREADS", "8"), low=1, high=256)
-    worker_poll_ms = _integer("WORKER_POLL_MS", get("WORKER_POLL_MS", "20"), low=1, high=10_000)
-    voter_key = _secret("VOTER_KEY", env.get("VOTER_KEY", "").strip())
+    return {
+        "choices": _integer("ELECTION_CHOICES", get("ELECTION_CHOICES", "5"), low=1, high=1000),
+        "log_level": log_level,
+        "log_format": log_format,
+        "worker_processes": _integer(
+            "WORKER_PROCESSES", get("WORKER_PROCESSES", "1"), low=1, high=64
+        ),
+        "worker_threads": _integer("WORKER_THREADS", get("WORKER_THREADS", "8"), low=1, high=256),
+        "worker_poll_ms": _integer(
+            "WORKER_POLL_MS", get("WORKER_POLL_MS", "20"), low=1, high=10_000
+        ),
+    }
+
+
+def _secrets(env: Mapping[str, str]) -> dict[str, Any]:
+    """The voter key and the keyring that signs records."""
     signing_keys = _keyring("RECORD_SIGNING_KEYS", env.get("RECORD_SIGNING_KEYS", "").strip())
     signing_key_id = env.get("RECORD_SIGNING_KEY_ID", "").strip() or next(iter(signing_keys), None)
     if signing_key_id is not None and signing_key_id not in signing_keys:
         raise ConfigError(
             f"RECORD_SIGNING_KEY_ID {signing_key_id!r} is not one of RECORD_SIGNING_KEYS' IDs"
         )
-    claim_stale_s = _integer("CLAIM_STALE_S", get("CLAIM_STALE_S", "60"), low=1, high=86_400)
-    signature_ttl_s = _integer(
-        "SIGNATURE_TTL_S", get("SIGNATURE_TTL_S", "86400"), low=60, high=30 * 86_400
-    )
-    dedup_wait_replicas = _integer(
-        "DEDUP_WAIT_REPLICAS", get("DEDUP_WAIT_REPLICAS", "0"), low=0, high=16
-    )
-    max_retries = _integer("ACTOR_MAX_RETRIES", get("ACTOR_MAX_RETRIES", "20"), low=0, high=1000)
-    min_backoff_ms = _integer(
-        "ACTOR_MIN_BACKOFF_MS", get("ACTOR_MIN_BACKOFF_MS", "100"), low=1, high=3_600_000
-    )
-    max_backoff_ms = _integer(
-        "ACTOR_MAX_BACKOFF_MS", get("ACTOR_MAX_BACKOFF_MS", "10000"), low=1, high=3_600_000
-    )
-    return Settings(
-        redis_url=redis_url,
-        database_url=database_url,
-        database_schema=schema,
-        broker_url=broker_url,
-        project=project,
-        emulator_host=emulator_host,
-        topic=topic,
-        namespace=namespace,
-        choices=choices,
-        log_level=log_level,
-        log_format=log_format,
-        worker_processes=worker_processes,
-        worker_threads=worker_threads,
-        worker_poll_ms=worker_poll_ms,
-        voter_key=voter_key,
-        signing_keys=signing_keys,
-        signing_key_id=signing_key_id,
-        claim_stale_s=claim_stale_s,
-        signature_ttl_s=signature_ttl_s,
-        dedup_wait_replicas=dedup_wait_replicas,
-        max_retries=max_retries,
-        min_backoff_ms=min_backoff_ms,
-        max_backoff_ms=max_backoff_ms,
-    )
+    return {
+        "voter_key": _secret("VOTER_KEY", env.get("VOTER_KEY", "").strip()),
+        "signing_keys": signing_keys,
+        "signing_key_id": signing_key_id,
+    }
+
+
+def _tuning(get: _Get) -> dict[str, Any]:
+    """Time limits, retries and backoff."""
+    return {
+        "claim_stale_s": _integer("CLAIM_STALE_S", get("CLAIM_STALE_S", "60"), low=1, high=86_400),
+        "signature_ttl_s": _integer(
+            "SIGNATURE_TTL_S", get("SIGNATURE_TTL_S", "86400"), low=60, high=30 * 86_400
+        ),
+        "dedup_wait_replicas": _integer(
+            "DEDUP_WAIT_REPLICAS", get("DEDUP_WAIT_REPLICAS", "0"), low=0, high=16
+        ),
+        "max_retries": _integer(
+            "ACTOR_MAX_RETRIES", get("ACTOR_MAX_RETRIES", "20"), low=0, high=1000
+        ),
+        "min_backoff_ms": _integer(
+            "ACTOR_MIN_BACKOFF_MS", get("ACTOR_MIN_BACKOFF_MS", "100"), low=1, high=3_600_000
+        ),
+        "max_backoff_ms": _integer(
+            "ACTOR_MAX_BACKOFF_MS", get("ACTOR_MAX_BACKOFF_MS", "10000"), low=1, high=3_600_000
+        ),
+    }
 
 
 def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:

@@ -29,6 +29,8 @@ MACHINES = 3
 VOTES = int(os.environ.get("DEMO_VOTES", "10"))
 VOTERS = int(os.environ.get("DEMO_VOTERS", "12"))
 READY_TIMEOUT_S = 90
+#: The Procfile processes the demo runs (``release`` runs once, before them).
+PROCESSES = ("bridge", "logger", "recorder")
 
 
 class DemoFailed(RuntimeError):
@@ -82,7 +84,8 @@ def run_machine(machine_id: str, env: dict[str, str], election_id: str) -> None:
     proc.wait()
 
 
-def main() -> int:
+def demo_environment() -> tuple[dict[str, str], str]:
+    """The environment of the demo's processes, and the run's own namespace."""
     env = {
         **os.environ,
         "PUBSUB_EMULATOR_HOST": f"{EMULATOR_HOST}:{EMULATOR_PORT}",
@@ -102,6 +105,59 @@ def main() -> int:
     run_name = f"demo{secrets.token_hex(4)}"
     env.setdefault("ELECTION_TOPIC", run_name)
     env.setdefault("DATABASE_SCHEMA", run_name)
+    return env, run_name
+
+
+def start_procfile(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start the Procfile's service processes under honcho, output to ``log_path``."""
+    say(f"starting the Procfile processes with honcho (log: {log_path})")
+    with open(log_path, "wb") as log:
+        honcho = subprocess.Popen(
+            [sys.executable, "-m", "honcho", "start", "-f", "Procfile", *PROCESSES],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    wait_for_log(log_path, {"bridge.started": 1, "Worker process is ready": 2}, honcho)
+    return honcho
+
+
+def stop_procfile(honcho: subprocess.Popen[bytes]) -> None:
+    """Stop honcho and the processes it runs (SIGKILL after a minute)."""
+    say("stopping the Procfile processes")
+    if honcho.poll() is None:
+        honcho.send_signal(signal.SIGTERM)  # honcho stops each process group
+        try:
+            honcho.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(honcho.pid, signal.SIGKILL)
+
+
+def vote_and_tally(env: dict[str, str]) -> None:
+    """Run the machines at once in a new election, then print its tally."""
+    election_id = str(int(time.time()))
+    say(
+        f"running {MACHINES} voting machines in election {election_id}, "
+        f"{VOTES} votes each, voters drawn from 1..{VOTERS}"
+    )
+    threads = [
+        threading.Thread(target=run_machine, args=(str(n), env, election_id))
+        for n in range(1, MACHINES + 1)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    say("tally")
+    subprocess.run(
+        election("tally", "--election-id", election_id), env=env, cwd=ROOT, check=True, timeout=60
+    )
+
+
+def main() -> int:
+    env, run_name = demo_environment()
     workdir = Path(tempfile.mkdtemp(prefix="election-demo-"))
     emulator: Emulator | None = None
     honcho: subprocess.Popen[bytes] | None = None
@@ -114,62 +170,15 @@ def main() -> int:
             emulator.start()
         say("provisioning (release)")
         subprocess.run(election("provision"), env=env, cwd=ROOT, check=True, timeout=120)
-        log_path = workdir / "procfile.log"
-        say(f"starting the Procfile processes with honcho (log: {log_path})")
-        with open(log_path, "wb") as log:
-            honcho = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "honcho",
-                    "start",
-                    "-f",
-                    "Procfile",
-                    "bridge",
-                    "logger",
-                    "recorder",
-                ],
-                env=env,
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_for_log(log_path, {"bridge.started": 1, "Worker process is ready": 2}, honcho)
-        election_id = str(int(time.time()))
-        say(
-            f"running {MACHINES} voting machines in election {election_id}, "
-            f"{VOTES} votes each, voters drawn from 1..{VOTERS}"
-        )
-        threads = [
-            threading.Thread(target=run_machine, args=(str(n), env, election_id))
-            for n in range(1, MACHINES + 1)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        say("tally")
-        subprocess.run(
-            election("tally", "--election-id", election_id),
-            env=env,
-            cwd=ROOT,
-            check=True,
-            timeout=60,
-        )
+        honcho = start_procfile(env, workdir / "procfile.log")
+        vote_and_tally(env)
         return 0
     except (subprocess.CalledProcessError, DemoFailed) as exc:
         say(f"failed: {exc}")
         return 1
     finally:
         if honcho is not None:
-            say("stopping the Procfile processes")
-            if honcho.poll() is None:
-                honcho.send_signal(signal.SIGTERM)  # honcho stops each process group
-                try:
-                    honcho.wait(60)
-                except subprocess.TimeoutExpired:
-                    os.killpg(honcho.pid, signal.SIGKILL)
+            stop_procfile(honcho)
         if emulator is not None:
             say("stopping the Pub/Sub emulator")
             emulator.stop()
