@@ -1,1 +1,2 @@
-"""The voting machine: sends votes, waits for each answer, and its run loop."""
+"""The voting machine: what it waits for (``board``), its Pub/Sub side (``voting``) and
+the run loop of ``election machine`` (``run``)."""

@@ -1,5 +1,10 @@
 """The voting machine: sends votes to the logger and waits for each answer.
 
+This module holds the machine's Pub/Sub side (its answer subscription, how it is named,
+made and re-made, and the publish of each vote); what it waits for is in
+``election.machine.board`` and the loop that drives it from the command line in
+``election.machine.run``.
+
 Each machine reads the ``result`` messages meant for it through a subscription of its
 own, filtered on its machine ID, created when it starts and deleted when it stops. Two
 machines with the same ID each have their own subscription, so both see every answer for
@@ -17,14 +22,10 @@ import contextlib
 import json
 import re
 import secrets
-import threading
 import time
 import uuid as uuidlib
-from collections import OrderedDict
 from collections.abc import Mapping
-from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 
 import structlog
 from google.api_core import exceptions as api_exceptions
@@ -36,6 +37,7 @@ from election.domain.errors import Unavailable
 from election.domain.filters import parse_filter
 from election.domain.outcomes import TIMED_OUT, Outcome, outcome_of
 from election.domain.votes import wire_id
+from election.machine.board import AnswerBoard, Cast
 from election.pubsub.client import (
     CALL_TIMEOUT,
     Publisher,
@@ -55,64 +57,21 @@ ACK_DEADLINE_S = 10
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~+-]")
 
 
+def answer_subscription_name(namespace: str, machine_id: str) -> str:
+    """A fresh name for a machine's answer subscription in ``namespace``.
+
+    The machine ID is kept as far as a Pub/Sub name allows (other characters become
+    ``_``, at most 100 of them), and a random suffix gives each machine started with the
+    same ID a subscription of its own.
+    """
+    safe_id = _NAME_UNSAFE.sub("_", machine_id)[:100]
+    return f"{namespace}-machine-{safe_id}-{secrets.token_hex(4)}"
+
+
 class TopicMissing(Unavailable):
     """A vote could not be sent: the election topic does not exist (deleted, or the
     emulator restarted and the system is not provisioned again yet). The vote was not
     sent, so its voter has not voted."""
-
-
-@dataclass(frozen=True)
-class Cast:
-    """One vote sent and what became of it; ``latency`` is ``None`` on time-out."""
-
-    uuid: str
-    voter_id: int
-    choice: int
-    outcome: Outcome
-    latency: float | None
-
-
-class AnswerBoard:
-    """Ballots waiting for an answer, by UUID, resolved from the subscriber's threads.
-
-    It remembers the last :data:`REMEMBERED` ballots it stopped waiting for (answered or
-    timed out), so a late or repeated answer is told apart from another machine's.
-    """
-
-    REMEMBERED = 100_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[str, Future[Outcome]] = {}
-        self._finished: OrderedDict[str, None] = OrderedDict()
-
-    def expect(self, uuid: str) -> Future[Outcome]:
-        """Start waiting for ``uuid``."""
-        future: Future[Outcome] = Future()
-        with self._lock:
-            self._pending[uuid] = future
-        return future
-
-    def give_up(self, uuid: str) -> None:
-        """Stop waiting for ``uuid`` (it timed out); a later answer is logged as late."""
-        with self._lock:
-            self._pending.pop(uuid, None)
-            self._remember(uuid)
-
-    def resolve(self, uuid: str, outcome: Outcome) -> str:
-        """Deliver an answer: ``"current"``, ``"late"`` (or repeated), or ``"foreign"``."""
-        with self._lock:
-            future = self._pending.pop(uuid, None)
-            if future is None:
-                return "late" if uuid in self._finished else "foreign"
-            self._remember(uuid)
-        future.set_result(outcome)
-        return "current"
-
-    def _remember(self, uuid: str) -> None:
-        self._finished[uuid] = None
-        if len(self._finished) > self.REMEMBERED:
-            self._finished.popitem(last=False)
 
 
 class VotingMachine:
@@ -132,9 +91,8 @@ class VotingMachine:
         self.publisher = publisher or Publisher(settings)
         self._own_publisher = publisher is None
         self.client = subscriber_client(settings)
-        safe_id = _NAME_UNSAFE.sub("_", machine_id)[:100]
         self.subscription = subscription_path(
-            settings, f"{settings.namespace}-machine-{safe_id}-{secrets.token_hex(4)}"
+            settings, answer_subscription_name(settings.namespace, machine_id)
         )
         self.board = AnswerBoard()
         #: Answers that came after their ballot timed out, by UUID.

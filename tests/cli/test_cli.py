@@ -419,3 +419,57 @@ def test_an_election_id_that_is_a_number_in_another_form_is_refused(
 
     assert result.returncode == RET_USAGE
     assert "not a whole number in canonical form" in result.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The bench extra (psutil, honcho) is optional
+# --------------------------------------------------------------------------------------------
+
+#: Runs ``election`` with the given modules made unimportable, as without the bench extra.
+WITHOUT = (
+    "import sys; sys.modules.update(dict.fromkeys(sys.argv[1].split(','))); "
+    "from election.cli import main; sys.exit(main(sys.argv[2:]))"
+)
+BENCH_EXTRA = ("psutil", "honcho")
+
+
+def run_without(modules: Sequence[str], args: Sequence[str], env: Mapping[str, str]) -> Run:
+    started = time.monotonic()
+    process = subprocess.run(
+        [sys.executable, "-c", WITHOUT, ",".join(modules), *args],
+        cwd=REPO,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=FAST_TIMEOUT_S,
+    )
+    return Run(process.returncode, process.stdout, process.stderr, time.monotonic() - started)
+
+
+@pytest.mark.parametrize(
+    ("missing", "args"),
+    [
+        (BENCH_EXTRA, ["bench"]),
+        (("psutil",), ["bench", "--storage"]),
+        (("bench",), ["bench-relay", "--hop", "1"]),
+    ],
+    ids=lambda value: ",".join(value) if isinstance(value, tuple) else " ".join(value),
+)
+def test_bench_without_its_extra_says_so_in_one_line_and_exits_1(
+    env: dict[str, str], missing: tuple[str, ...], args: list[str]
+) -> None:
+    result = run_without(missing, args, env)
+
+    assert result.returncode == 1
+    assert_one_clear_line(result, "needs the bench extra", "pip install 'election[bench]'")
+    assert result.stderr.startswith("election bench: ")
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [["--help"], ["keys"], ["machine", "--help"]], ids=" ".join)
+def test_other_commands_work_without_the_bench_extra(env: dict[str, str], args: list[str]) -> None:
+    result = run_without(BENCH_EXTRA, args, env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""

@@ -107,7 +107,7 @@ def test_nothing_is_lost_when_bodies_over_4_mb_sit_in_the_backlog(
     assert "x" * 100 not in bridge.log(), "a body was logged"
 
 
-#: The exit code of a command that lacks a service it needs (``election.cli``).
+#: The exit code of a command that lacks a service it needs (``election.cli.exits``).
 RET_UNAVAILABLE = 4
 
 

@@ -18,7 +18,8 @@ from config import Settings
 from election.domain import protocol
 from election.domain.filters import parse_filter
 from election.domain.outcomes import Kind
-from election.machine.voting import Cast, VotingMachine
+from election.machine.board import Cast
+from election.machine.voting import VotingMachine
 from election.pubsub.calls import PubSubCalls
 from election.pubsub.client import subscriber_client
 from election.pubsub.subscriber import FilteredSubscriber, PulledMessage

@@ -19,7 +19,7 @@ from google.api_core import exceptions as api_exceptions
 
 from election.domain.outcomes import Kind, Outcome
 from election.domain.protocol import OutgoingMessage
-from election.machine.voting import Cast as CastResult
+from election.machine.board import Cast as CastResult
 from election.machine.voting import TopicMissing, VotingMachine
 from election.pubsub.client import Publisher, topic_path
 from tests.support import recheck

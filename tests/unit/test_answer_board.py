@@ -11,7 +11,7 @@ from typing import TypeVar
 import pytest
 
 from election.domain.outcomes import Kind, Outcome
-from election.machine.voting import AnswerBoard
+from election.machine.board import AnswerBoard
 
 RECORDED = Outcome(Kind.RECORDED)
 ALREADY = Outcome(Kind.ALREADY_VOTED)

@@ -1,0 +1,110 @@
+"""``election machine``: read the arguments (asking at a terminal), open a voting machine
+and hand it to its run loop (``election.machine.run``)."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from config import Settings
+from election.cli.args import (
+    Subparsers,
+    ask,
+    non_negative_float,
+    on_stop_signals,
+    positive_float,
+    positive_int,
+)
+from election.cli.exits import RET_OK, RET_UNAVAILABLE
+from election.cli.reach import STARTUP_TIMEOUT_S, reachable
+from election.domain.errors import InvalidInput
+from election.logs import configure_logging
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    """Register ``machine``."""
+    p = subparsers.add_parser(
+        "machine",
+        help="run a voting machine",
+        description="Send random votes and print each vote's UUID and outcome: "
+        "'A vote was recorded successfully', 'Already voted', 'Time out' (or 'Rejected: ...'). "
+        "Asks for the election and machine IDs when they are not given and input is a "
+        "terminal. Ctrl-C stops it and prints a summary.",
+    )
+    p.add_argument("--election-id", help="election ID (a number or a short name)")
+    p.add_argument("--machine-id", help="this machine's ID (a number or a short name)")
+    p.add_argument(
+        "--votes",
+        type=positive_int,
+        default=None,
+        help="how many votes to send (default: until Ctrl-C)",
+    )
+    p.add_argument(
+        "--voters",
+        type=positive_int,
+        default=10_000,
+        help="draw voter IDs from 1..K, so repeats happen (default 10000)",
+    )
+    p.add_argument(
+        "--choices",
+        type=positive_int,
+        default=None,
+        help="draw choices from 0..C-1 (default ELECTION_CHOICES, 5)",
+    )
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=10.0,
+        help="seconds to wait for each answer (default 10)",
+    )
+    p.add_argument(
+        "--interval",
+        type=non_negative_float,
+        default=1.0,
+        help="seconds between votes (default 1)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="random seed, for repeatable runs")
+    p.set_defaults(run=run_machine_command)
+
+
+def run_machine_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``election machine``: 0 when done or stopped, 4 if the topic went missing."""
+    from election.machine.run import VotePlan, run_machine
+    from election.machine.voting import VotingMachine
+
+    configure_logging(
+        "WARNING" if settings.log_level == "INFO" else settings.log_level,
+        settings.log_format,
+        process="machine",
+    )
+    given = {
+        "election ID": args.election_id or ask("Election ID: "),
+        "machine ID": args.machine_id or ask("Machine ID: "),
+    }
+    election_id, machine_id = (_canonical(name, value) for name, value in given.items())
+    plan = VotePlan(
+        votes=args.votes,
+        voters=args.voters,
+        choices=args.choices or settings.choices,
+        timeout_s=args.timeout,
+        interval_s=args.interval,
+        seed=args.seed,
+    )
+    stop = threading.Event()
+    on_stop_signals(stop.set)
+    machine = VotingMachine(settings, machine_id, election_id)
+    reachable(lambda: machine.open(STARTUP_TIMEOUT_S), settings)
+    return RET_OK if run_machine(machine, plan, stop) else RET_UNAVAILABLE
+
+
+def _canonical(name: str, value: str | None) -> str:
+    """``value`` as the canonical ID; :class:`InvalidInput` (exit 2) if missing or invalid."""
+    from election.domain.votes import InvalidId, canonical_id
+
+    if value is None:
+        raise InvalidInput(f"the {name} is required (--{name.split()[0]}-id)")
+    try:
+        # One voter, one ID: "07" is machine 7, and "7.0" is refused.
+        return canonical_id(value)
+    except InvalidId as exc:
+        raise InvalidInput(f"invalid {name} {value!r}: {exc}") from None
