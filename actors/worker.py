@@ -27,11 +27,14 @@ SHUTDOWN_TIMEOUT_MS = 30_000
 
 
 def dramatiq_command(settings: Settings, role: str, processes: int, threads: int) -> list[str]:
-    """The Dramatiq CLI invocation for ``role`` (``logger`` or ``recorder``)."""
+    """The Dramatiq CLI invocation for ``role`` (``logger`` or ``recorder``).
+
+    Through ``actors.dramatiq_cli``, so that Dramatiq's main process logs like ours.
+    """
     return [
         sys.executable,
         "-m",
-        "dramatiq",
+        "actors.dramatiq_cli",
         f"actors.{role}",
         "--queues",
         route_for(role).queue(settings.namespace),

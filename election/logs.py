@@ -1,7 +1,9 @@
 """The one logger setup: structlog events with fields, to standard error.
 
 Console rendering for people (on a terminal), JSON lines for platforms and pipes. Every service
-logs one canonical event per unit of work (``vote.claimed``, ``vote.recorded`` ...).
+logs one canonical event per unit of work (``vote.claimed``, ``vote.recorded`` ...). Records
+from the standard library's ``logging`` (Dramatiq, pika, google, grpc, redis, peewee, urllib3)
+and Python warnings go through the same processors and renderer, so a process writes one format.
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ _LEVELS = {
     "ERROR": logging.ERROR,
 }
 
+#: Library loggers kept at WARNING unless LOG_LEVEL is DEBUG, for what they say at INFO:
+#: pika, about six lines per RabbitMQ connection opened or closed (every worker process
+#: and every enqueueing process opens some); google.api_core.bidi, a line each time a
+#: streaming pull re-opens its stream, which Pub/Sub makes it do routinely.
+CHATTY_LOGGERS = ("pika", "google.api_core.bidi")
+
+#: Standard-library records below this never pass, whatever LOG_LEVEL says: libraries'
+#: DEBUG lines are wire detail, and peewee's carry every SQL statement with its parameters
+#: (voter IDs among them).
+LIBRARY_FLOOR = logging.INFO
+
 
 def configure_logging(
     level: str = "INFO",
@@ -30,37 +43,91 @@ def configure_logging(
     process: str | None = None,
     stream: TextIO | None = None,
 ) -> None:
-    """Set up structlog (and the standard library's logging, which Dramatiq uses)."""
+    """Set up structlog and route the standard library's logging through the same renderer.
+
+    Safe to call again (a Dramatiq worker process does after it is forked): the root
+    handler is replaced, never added to, so no record is written twice.
+    """
     numeric = _LEVELS.get(level.upper(), logging.INFO)
+    out = stream or sys.stderr
     if fmt == "auto":
         # Aligned columns cost twice the CPU of JSON per line, and only people read them.
-        fmt = "console" if (stream or sys.stderr).isatty() else "json"
+        fmt = "console" if out.isatty() else "json"
     renderer: structlog.typing.Processor
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer(sort_keys=True)
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False)
-    processors: list[structlog.typing.Processor] = [
+    stamps = _stamps(process)
+    structlog.configure(
+        processors=[*stamps, structlog.processors.format_exc_info, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(out),
+        cache_logger_on_first_use=True,
+    )
+    redact_task_messages()
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[*stamps, structlog.stdlib.add_logger_name],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    _route_standard_logging(formatter, max(numeric, LIBRARY_FLOOR), out)
+    _set_library_levels(numeric)
+
+
+def _set_library_levels(numeric: int) -> None:
+    """Quiet the chatty library loggers, and keep google's records coming to the root."""
+    for name in CHATTY_LOGGERS:
+        # NOTSET at DEBUG: they follow the root (INFO, the library floor). This also undoes
+        # Dramatiq's worker processes setting pika to CRITICAL, which hid its warnings.
+        quiet = max(numeric, logging.WARNING) if numeric > logging.DEBUG else logging.NOTSET
+        logging.getLogger(name).setLevel(quiet)
+    # google-api-core's first Pub/Sub client stops the "google" logger propagating unless
+    # that logger looks configured (a level set): its records would then reach only
+    # Python's last-resort handler, as bare text. So set one, and undo an earlier stop.
+    google = logging.getLogger("google")
+    google.setLevel(max(numeric, LIBRARY_FLOOR))
+    google.propagate = True
+
+
+def _stamps(process: str | None) -> list[structlog.typing.Processor]:
+    """The fields every line gets, structlog event or library record alike."""
+    stamps: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     if process:
-        processors.append(_ProcessName(process))
-    processors += [structlog.processors.format_exc_info, renderer]
-    structlog.configure(
-        processors=processors,
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
-        cache_logger_on_first_use=True,
-    )
-    redact_task_messages()
-    # Libraries (grpc, dramatiq, pika) log through the standard library; keep them quieter.
-    logging.basicConfig(
-        level=max(numeric, logging.INFO),
-        stream=stream or sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+        stamps.append(_ProcessName(process))
+    return stamps
+
+
+class PipelineHandler(logging.StreamHandler[TextIO]):
+    """The root handler :func:`configure_logging` installs (and replaces on a later call)."""
+
+
+def _route_standard_logging(formatter: logging.Formatter, level: int, stream: TextIO) -> None:
+    """Make ``formatter`` the one way out for standard-library records (and warnings).
+
+    Besides a handler of ours from an earlier call, this removes plain ``StreamHandler``s
+    from the root logger: those are what ``logging.basicConfig`` installs, as Dramatiq's
+    CLI does in its main and worker processes (text lines in a format of its own, a
+    second copy of every record). Other handlers (files, test capture) are left alone.
+    """
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if isinstance(old, PipelineHandler) or type(old) is logging.StreamHandler:
+            root.removeHandler(old)
+    handler = PipelineHandler(stream)
+    handler.setFormatter(formatter)
+    handler.setLevel(level)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # A warning would otherwise be printed as bare text lines among the JSON ones.
+    logging.captureWarnings(True)
 
 
 def redact_task_messages() -> None:
