@@ -122,7 +122,7 @@ class ClosedLoop:
         self._subscriber = FilteredSubscriber(
             self.client,
             self.subscription,
-            batch_handler=self._on_answers,
+            self._on_answers,
             message_filter=parse_filter(text),
             batch=500,
         )

@@ -54,7 +54,7 @@ def run_relay(settings: Settings, hop: int, stop: threading.Event) -> None:
     subscriber = FilteredSubscriber(
         client,
         subscription_path(settings, relay_subscription(settings, hop)),
-        batch_handler=relay,  # and the bridge's flow control: the subscriber's defaults
+        relay,  # and the bridge's flow control: the subscriber's defaults
     )
     subscriber.start()
     log.info("relay.started", hop=hop)

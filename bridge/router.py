@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import dramatiq
 import structlog
 
 from actors.payload import to_args
-from election.domain import protocol
+from election.domain import protocol, routes
 from election.domain.votes import MAX_BODY_BYTES, canonical_cli_id
 from election.pubsub.subscriber import PulledMessage
 
@@ -111,26 +112,38 @@ def batch_bounds(
 
 @dataclass(frozen=True)
 class Route:
-    """One subscription feeding one actor (``actor`` takes one message's arguments).
+    """One service subscription feeding one actor's queue through ``broker``.
 
-    With ``batch_actor`` (taking a list of such argument triples), the matching messages
-    of one pull travel as a few Dramatiq messages (see :func:`batch_bounds`): one enqueue,
-    fetch and ack for many votes, which was the largest share of the services' CPU.
+    The matching messages of one pull travel as a few Dramatiq messages (see
+    :func:`batch_bounds`; a single message is a batch of one): one enqueue, fetch and ack
+    for many votes, which was the largest share of the services' CPU. Each carries a list
+    of ``actors.payload.to_args`` triples, the message ``actor.send(batch)`` would make,
+    built here from names so that the bridge needs none of the actor modules.
     """
 
     subscription: str
-    actor: dramatiq.Actor  # type: ignore[type-arg]
-    batch_actor: dramatiq.Actor | None = None  # type: ignore[type-arg]
+    queue: str
+    actor: str
+    broker: dramatiq.Broker
     #: Publishes an answer to a sender (see the module's docstring); ``None``: no answers.
     answer: Callable[[protocol.OutgoingMessage], object] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        entry: routes.Route,
+        namespace: str,
+        broker: dramatiq.Broker,
+        answer: Callable[[protocol.OutgoingMessage], object] | None = None,
+    ) -> Route:
+        """The route of a route table entry (``election.domain.routes``) in ``namespace``."""
+        return cls(
+            entry.subscription(namespace), entry.queue(namespace), entry.actor, broker, answer
+        )
 
     def forward_batch(self, messages: list[PulledMessage]) -> None:
         """Enqueue the messages in batches, then ack them; nack a batch whose enqueue fails.
         Oversized messages are acked and dropped first."""
-        if self.batch_actor is None:
-            for message in messages:
-                self.forward(message)
-            return
         kept: list[PulledMessage] = []
         sizes: list[int] = []
         for message in messages:
@@ -140,38 +153,40 @@ class Route:
                 continue
             kept.append(message)
             sizes.append(wire_bytes(body, attributes))
-        messages = kept
-        for part in batch_bounds(len(messages), sizes=sizes):
-            chunk = messages[part]
-            try:
-                self.batch_actor.send([to_args(m.data, m.attributes, m.message_id) for m in chunk])
-            except Exception as exc:  # any broker failure: let Pub/Sub redeliver
-                log.warning(
-                    "bridge.enqueue_failed",
-                    subscription=self.subscription,
-                    messages=len(chunk),
-                    error=repr(exc),
-                )
-                for message in chunk:
-                    message.nack()
-                continue
-            for message in chunk:
-                message.ack()
-            log.debug(
-                "bridge.forwarded",
-                subscription=self.subscription,
-                actor=self.batch_actor.actor_name,
-                messages=len(chunk),
-            )
+        for part in batch_bounds(len(kept), sizes=sizes):
+            self._forward(kept[part])
 
-    def forward(self, message: PulledMessage) -> None:
-        """Enqueue ``message`` for the actor, then ack; nack if the enqueue fails. An
-        oversized message is acked and dropped instead."""
-        body, attributes = len(message.data), attributes_bytes(message.attributes)
-        if oversized(body, attributes):
-            self._refuse(message, body, attributes)
+    def _forward(self, chunk: list[PulledMessage]) -> None:
+        """Enqueue one batch, then ack its messages; nack them all if the enqueue fails."""
+        try:
+            self.broker.enqueue(
+                self.message([to_args(m.data, m.attributes, m.message_id) for m in chunk])
+            )
+        except Exception as exc:  # any broker failure: let Pub/Sub redeliver
+            log.warning(
+                "bridge.enqueue_failed",
+                subscription=self.subscription,
+                messages=len(chunk),
+                error=repr(exc),
+            )
+            for message in chunk:
+                message.nack()
             return
-        self._enqueue(message)
+        for message in chunk:
+            message.ack()
+        log.debug(
+            "bridge.forwarded",
+            subscription=self.subscription,
+            actor=self.actor,
+            messages=len(chunk),
+        )
+
+    def message(self, batch: list[tuple[str, dict[str, str], str]]) -> dramatiq.Message[Any]:
+        """The Dramatiq message of one batch: what the actor's ``send(batch)`` builds
+        (``Actor.message_with_options``: no kwargs, no options, enqueued without delay)."""
+        return dramatiq.Message(
+            queue_name=self.queue, actor_name=self.actor, args=(batch,), kwargs={}, options={}
+        )
 
     def _refuse(self, message: PulledMessage, body_bytes: int, attributes_size: int) -> None:
         """Refuse an oversized message: one warning line (never its body), the sender's
@@ -206,23 +221,3 @@ class Route:
                 message.nack()
                 return
         message.ack()
-
-    def _enqueue(self, message: PulledMessage) -> None:
-        try:
-            self.actor.send(*to_args(message.data, message.attributes, message.message_id))
-        except Exception as exc:  # any broker failure: let Pub/Sub redeliver
-            log.warning(
-                "bridge.enqueue_failed",
-                subscription=self.subscription,
-                message_id=message.message_id,
-                error=repr(exc),
-            )
-            message.nack()
-            return
-        message.ack()
-        log.debug(
-            "bridge.forwarded",
-            subscription=self.subscription,
-            actor=self.actor.actor_name,
-            message_id=message.message_id,
-        )

@@ -1,4 +1,5 @@
-"""The bridge process: one :class:`FilteredSubscriber` per route, started and stopped together.
+"""The bridge process: one :class:`FilteredSubscriber` per entry of the route table
+(``election.domain.routes.ROUTES``), started and stopped together; :func:`serve` runs it.
 
 Flow control is the subscriber's default (``election.pubsub.subscriber.THREADS`` pulling threads
 of ``BATCH`` messages each per subscription); the bench's relays use the same.
@@ -13,14 +14,16 @@ name with another filter) stops the bridge with one line saying why.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
+from collections.abc import Sequence
 
+import dramatiq
 import structlog
 from google.api_core import exceptions as api_exceptions
 
 from bridge.router import Route
 from config import Settings
+from election.domain import routes
 from election.domain.errors import ProcessFailed
 from election.domain.protocol import OutgoingMessage
 from election.ops.provision import (
@@ -50,19 +53,25 @@ class BridgeFailed(ProcessFailed):
 
 
 class Bridge:
-    """Streams the service subscriptions into Dramatiq until :meth:`stop`."""
+    """Pulls the service subscriptions into Dramatiq, through ``broker``, until :meth:`stop`.
 
-    def __init__(self, settings: Settings, routes: list[Route]) -> None:
+    ``table`` is the route table (tests give others); each entry's subscription feeds
+    its actor's queue (``bridge.router.Route.of``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        broker: dramatiq.Broker,
+        table: Sequence[routes.Route] = routes.ROUTES,
+    ) -> None:
         self.settings = settings
         self.client = subscriber_client(settings)
         # For re-creating the topic and refusing oversized votes (rare): the channel
         # connects on first use.
         self.publisher = publisher_client(settings)
         self.answers = Publisher(settings, self.publisher)
-        self.routes = [
-            route if route.answer is not None else dataclasses.replace(route, answer=self.answer)
-            for route in routes
-        ]
+        self.routes = [Route.of(entry, settings.namespace, broker, self.answer) for entry in table]
         self.stopped = threading.Event()
         provisioned = {spec.name: spec for spec in service_subscriptions(settings)}
         #: The provisioned subscriptions the bridge pulls: what :meth:`recreate` makes.
@@ -76,7 +85,7 @@ class Bridge:
             FilteredSubscriber(
                 self.client,
                 subscription_path(settings, route.subscription),
-                batch_handler=route.forward_batch,
+                route.forward_batch,
                 on_not_found=self.recreator(provisioned.get(route.subscription)),
             )
             for route in self.routes
@@ -122,14 +131,14 @@ class Bridge:
         return True
 
     def start(self) -> None:
-        """Open every stream."""
+        """Start pulling every subscription."""
         for subscriber in self.subscribers:
             subscriber.start()
         log.info("bridge.started", subscriptions=[r.subscription for r in self.routes])
 
     def run_until(self, stop: threading.Event, poll_s: float = 1.0) -> None:
         """Block until ``stop`` is set (by a signal handler) or a subscriber stops for good
-        (then :class:`BridgeFailed`, a ``RuntimeError``, says which and why)."""
+        (then :class:`BridgeFailed` says which and why)."""
         while not stop.wait(poll_s):
             dead = [f"{s.subscription}: {s.failure}" for s in self.subscribers if not s.running]
             if dead:
@@ -142,3 +151,22 @@ class Bridge:
         self.client.close()
         self.publisher.transport.close()
         log.info("bridge.stopped", filtered_out=sum(s.dropped for s in self.subscribers))
+
+
+def serve(settings: Settings, broker: dramatiq.Broker, stop: threading.Event) -> None:
+    """Run the bridge of the route table until ``stop`` is set (by a signal handler): start
+    it, pull, then stop it (in-flight forwards finished, the rest nacked).
+
+    When a subscription stops for good, one ``bridge.failed`` line says why, the bridge is
+    stopped, and :class:`BridgeFailed` is raised. Errors of the start (Pub/Sub
+    unreachable, a subscription missing) are raised as they are, for the caller to word.
+    """
+    bridge = Bridge(settings, broker)
+    bridge.start()
+    try:
+        bridge.run_until(stop)
+    except BridgeFailed as exc:
+        log.error("bridge.failed", error=str(exc))
+        raise
+    finally:
+        bridge.stop()

@@ -46,7 +46,7 @@ from election.pubsub.client import (
     subscription_path,
     topic_path,
 )
-from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, RecreateLater
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, RecreateLater, one_by_one
 
 log = structlog.get_logger(__name__)
 
@@ -116,7 +116,7 @@ class VotingMachine:
         self._subscriber = FilteredSubscriber(
             self.client,
             self.subscription,
-            self._on_answer,
+            one_by_one(self._on_answer),
             message_filter=parse_filter(protocol.machine_filter(self.machine_id)),
             on_not_found=self._resubscribe,
         )

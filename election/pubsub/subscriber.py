@@ -3,7 +3,8 @@
 Cloud Pub/Sub applies subscription filters on the server; the emulator stores them but
 delivers every message to every subscription. Each subscriber here therefore reads its
 subscription's filter, evaluates it on every message, and acknowledges and drops what does
-not match. On Cloud Pub/Sub that check never fires.
+not match. On Cloud Pub/Sub that check never fires. The matching messages of each pull go
+to the owner's handler as one list (:mod:`election.pubsub.pulled`).
 
 Messages are fetched with long-polling unary ``Pull`` calls from a few threads, not with
 ``StreamingPull``: the emulator never forgets a streaming-pull stream once opened, even
@@ -29,7 +30,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import structlog
@@ -39,6 +40,9 @@ from google.cloud import pubsub_v1
 from election.domain.filters import Filter, parse_filter
 from election.pubsub.calls import PubSubCalls
 from election.pubsub.client import CALL_TIMEOUT, admin_retry
+from election.pubsub.pulled import Handler as Handler
+from election.pubsub.pulled import PulledMessage as PulledMessage
+from election.pubsub.pulled import one_by_one as one_by_one
 
 log = structlog.get_logger(__name__)
 
@@ -77,47 +81,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
-class PulledMessage:
-    """One received message; the handler must call :meth:`ack` or :meth:`nack`.
-
-    ``publish_time`` is when Pub/Sub accepted it, in seconds since the epoch on the
-    server's clock (``None`` if the message carried no stamp).
-    """
-
-    __slots__ = ("_settled", "ack_id", "attributes", "data", "message_id", "publish_time")
-
-    def __init__(
-        self,
-        data: bytes,
-        attributes: Mapping[str, str],
-        message_id: str,
-        ack_id: str,
-        publish_time: float | None = None,
-    ) -> None:
-        self.data = data
-        self.attributes = dict(attributes)
-        self.message_id = message_id
-        self.ack_id = ack_id
-        self.publish_time = publish_time
-        self._settled: bool | None = None
-
-    def ack(self) -> None:
-        """Done with it: Pub/Sub will not deliver it again."""
-        self._settled = True
-
-    def nack(self) -> None:
-        """Not done: Pub/Sub should redeliver it now."""
-        self._settled = False
-
-    @property
-    def acked(self) -> bool | None:
-        """``True`` acked, ``False`` nacked, ``None`` neither (yet)."""
-        return self._settled
-
-
-Handler = Callable[[PulledMessage], None]
-#: Takes every matching message of one pull at once (and settles each).
-BatchHandler = Callable[[list[PulledMessage]], None]
 #: Called when a pull finds the subscription gone: re-creates it and returns ``True`` to go
 #: on pulling, or ``False`` to stop. An exception of :data:`TRANSIENT_ERRORS` (such as
 #: :class:`RecreateLater`) makes the subscriber try again after a back-off; any other
@@ -156,16 +119,13 @@ class PullSize:
             return starting
 
 
-def _unused(message: PulledMessage) -> None:
-    raise AssertionError("a batch subscriber has no per-message handler")
-
-
 class FilteredSubscriber:
-    """Delivers the messages of one subscription that match its filter to ``handler``
-    (one at a time) or ``batch_handler`` (every match of one pull at once).
+    """Delivers the messages of one subscription that match its filter to ``handler``:
+    every match of one pull at once, as one list (one path for any number; see
+    :func:`one_by_one` for per-message work).
 
-    A handler that raises, or returns without settling a message, gets it nacked so
-    Pub/Sub redelivers it.
+    A message the handler leaves unsettled, returning or raising, is nacked so Pub/Sub
+    redelivers it.
 
     Its first pull waits ``start_delay_s`` (by default a random point of 50 ms). The
     emulator answers a waiting pull by polling every 50 ms from when the pull arrived. The
@@ -179,9 +139,8 @@ class FilteredSubscriber:
         self,
         client: pubsub_v1.SubscriberClient,
         subscription: str,
-        handler: Handler | None = None,
+        handler: Handler,
         *,
-        batch_handler: BatchHandler | None = None,
         message_filter: Filter | None = None,
         threads: int = THREADS,
         batch: int = BATCH,
@@ -191,10 +150,7 @@ class FilteredSubscriber:
         self.client = client
         self.calls = PubSubCalls.of(client)
         self.subscription = subscription
-        if (handler is None) == (batch_handler is None):
-            raise ValueError("give a handler or a batch_handler")
-        self.handler: Handler = handler or _unused
-        self.batch_handler = batch_handler
+        self.handler = handler
         self.message_filter = message_filter
         self.threads = threads
         self.batch = batch
@@ -373,27 +329,19 @@ class FilteredSubscriber:
         return matching, dropped
 
     def _deliver(self, messages: list[PulledMessage]) -> None:
-        if self.batch_handler is not None and messages:
-            try:
-                self.batch_handler(messages)
-            except Exception:  # handler boundary: logged, and the messages come back
-                log.exception(
-                    "message.handler_failed", subscription=self.subscription, messages=len(messages)
-                )
-                for message in messages:
-                    if message.acked is None:
-                        message.nack()
+        """Hand a pull's matching messages to the handler; nack what it left unsettled
+        when it raised (what it left when it returned is nacked by :meth:`_settle`)."""
+        if not messages:
             return
-        for message in messages:
-            try:
-                self.handler(message)
-            except Exception:  # handler boundary: logged, and the message comes back
-                log.exception(
-                    "message.handler_failed",
-                    subscription=self.subscription,
-                    message_id=message.message_id,
-                )
-                message.nack()
+        try:
+            self.handler(messages)
+        except Exception:  # handler boundary: logged, and the messages come back
+            log.exception(
+                "message.handler_failed", subscription=self.subscription, messages=len(messages)
+            )
+            for message in messages:
+                if message.acked is None:
+                    message.nack()
 
     def _settle(self, messages: list[PulledMessage], dropped: list[str]) -> None:
         acked = dropped + [m.ack_id for m in messages if m.acked]

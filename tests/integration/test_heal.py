@@ -63,7 +63,7 @@ def collecting(
     subscriber = FilteredSubscriber(
         client,
         path,
-        batch_handler=collected,
+        collected,
         message_filter=parse_filter(""),
         start_delay_s=0,
         **options,  # type: ignore[arg-type]

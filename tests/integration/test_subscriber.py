@@ -38,7 +38,7 @@ def start_collecting(
     subscriber = FilteredSubscriber(
         client,
         path,
-        batch_handler=collect,
+        collect,
         message_filter=parse_filter(""),
         start_delay_s=start_delay_s,
     )

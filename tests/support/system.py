@@ -24,7 +24,7 @@ from election.domain.secrecy import VoterSecrets
 from election.domain.votes import canonical_id
 from election.local.cleanup import drop_namespace
 from election.pubsub.client import Publisher, subscriber_client, subscription_path, topic_path
-from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, one_by_one
 from election.storage.models import Ballot, BallotState, open_database
 from election.storage.redis_client import connect_redis
 from tests.support.processes import Service, election_command, run_election, wait_for
@@ -212,7 +212,7 @@ class ResultCollector:
         )
         self._lock = threading.Lock()
         self.results: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        self.subscriber = FilteredSubscriber(self.client, self.path, self._on_message)
+        self.subscriber = FilteredSubscriber(self.client, self.path, one_by_one(self._on_message))
         self.subscriber.start()
 
     def _on_message(self, message: PulledMessage) -> None:

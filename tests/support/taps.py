@@ -7,7 +7,7 @@ import threading
 from election.domain import protocol
 from election.domain.filters import parse_filter
 from election.pubsub.client import subscriber_client, subscription_path, topic_path
-from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
+from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, one_by_one
 from tests.support.system import ElectionSystem
 
 
@@ -30,7 +30,7 @@ class RecordTap:
         self.subscriber = FilteredSubscriber(
             self.client,
             self.path,
-            self._keep,
+            one_by_one(self._keep),
             message_filter=parse_filter(protocol.RECORDER_FILTER),
         )
         self.subscriber.start()

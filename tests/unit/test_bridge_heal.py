@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 import structlog
+from dramatiq.brokers.stub import StubBroker
 from google.api_core import exceptions as api_exceptions
 from structlog.testing import LogCapture
 
 from bridge import service as service_module
-from bridge.router import Route
 from bridge.service import Bridge, BridgeFailed
 from config import Settings, load_settings
 from election.domain import protocol
-from election.domain.routes import LOGGER, RECORDER
+from election.domain.routes import LOGGER, RECORDER, ROUTES, Route
 from election.ops.provision import ProvisionError, service_subscriptions
 from election.pubsub.client import subscription_path, topic_path
 
@@ -64,11 +64,8 @@ class Admin:
         return self.existing[subscription]
 
 
-class Actor:
-    actor_name = "stand-in"
-
-    def send(self, *args: Any) -> None:
-        raise AssertionError("nothing is forwarded here")
+#: A route of no service subscription: provisioning does not make it.
+NOT_PROVISIONED = Route("not-a-service", 'attributes.function = "x"', "none", "none_gave_up")
 
 
 @pytest.fixture
@@ -78,8 +75,7 @@ def settings() -> Settings:
 
 @pytest.fixture
 def bridge(settings: Settings) -> Iterator[Bridge]:
-    routes = [Route(spec.name, Actor()) for spec in service_subscriptions(settings)]  # type: ignore[arg-type]
-    made = Bridge(settings, [*routes, Route("not-a-service-subscription", Actor())])  # type: ignore[arg-type]
+    made = Bridge(settings, StubBroker(), [*ROUTES, NOT_PROVISIONED])
     clients = made.client, made.publisher
     yield made
     clients[0].close()
@@ -171,7 +167,7 @@ def test_a_subscription_that_is_not_provisioned_has_no_hook_and_is_not_made(
 ) -> None:
     assert bridge.subscribers[-1].on_not_found is None
     assert all(s.on_not_found is not None for s in bridge.subscribers[:-1])
-    assert "not-a-service-subscription" not in [spec.name for spec in bridge.specs]
+    assert NOT_PROVISIONED.subscription("heal") not in [spec.name for spec in bridge.specs]
 
 
 def test_a_subscriber_that_stopped_for_good_stops_the_bridge_with_its_reason(

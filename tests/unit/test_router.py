@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import dramatiq
 import pytest
 import structlog
+from dramatiq.brokers.stub import StubBroker
 from structlog.testing import LogCapture
 
 from bridge import router as router_module
@@ -19,6 +21,7 @@ from bridge.router import (
     wire_bytes,
 )
 from election.domain.protocol import OutgoingMessage
+from election.domain.routes import ROUTES
 from election.domain.votes import MAX_BODY_BYTES
 from election.pubsub.subscriber import PulledMessage
 
@@ -101,20 +104,42 @@ def test_a_message_weighs_its_body_as_base64_and_its_attributes() -> None:
     assert wire_bytes(4, 10) == 18
 
 
-class RecordingActor:
-    """Stands in for a Dramatiq actor: records each batch sent, fails the ones asked to."""
+class Answers:
+    """Stands in for the bridge's answer publisher; fails when told to."""
 
-    actor_name = "recording"
+    def __init__(self, failing: bool = False) -> None:
+        self.failing = failing
+        self.sent: list[OutgoingMessage] = []
+
+    def __call__(self, message: OutgoingMessage) -> None:
+        if self.failing:
+            raise ConnectionError("Pub/Sub gone")
+        self.sent.append(message)
+
+
+class RecordingBroker:
+    """Stands in for a Dramatiq broker: records each message enqueued, fails the ones
+    asked to (by index)."""
 
     def __init__(self, failing: frozenset[int] = frozenset()) -> None:
         self.failing = failing
-        self.sent: list[list[Any]] = []
+        self.enqueued: list[dramatiq.Message[Any]] = []
 
-    def send(self, batch: list[Any]) -> None:
-        index = len(self.sent)
-        self.sent.append(batch)
+    def enqueue(self, message: dramatiq.Message[Any]) -> dramatiq.Message[Any]:
+        index = len(self.enqueued)
+        self.enqueued.append(message)
         if index in self.failing:
             raise ConnectionError("broker gone")
+        return message
+
+    @property
+    def sent(self) -> list[list[Any]]:
+        """The batch each enqueued message carries."""
+        return [message.args[0] for message in self.enqueued]
+
+
+def route(broker: RecordingBroker, answer: Answers | None = None) -> Route:
+    return Route("logger", "ns.logger", "dedup_votes", broker, answer)  # type: ignore[arg-type]
 
 
 def pulled(count: int, body: bytes = b"vote") -> list[PulledMessage]:
@@ -133,26 +158,38 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> LogCapture:
 
 
 def test_messages_are_acked_once_their_batches_are_enqueued() -> None:
-    actor = RecordingActor()
+    broker = RecordingBroker()
     messages = pulled(FIRST_BATCH + MAX_BATCH + 1)
 
-    Route("logger", actor, actor).forward_batch(messages)  # type: ignore[arg-type]
+    route(broker).forward_batch(messages)
 
-    assert [len(batch) for batch in actor.sent] == [FIRST_BATCH, MAX_BATCH, 1]
-    assert [args[2] for batch in actor.sent for args in batch] == [m.message_id for m in messages]
+    assert [len(batch) for batch in broker.sent] == [FIRST_BATCH, MAX_BATCH, 1]
+    assert [args[2] for batch in broker.sent for args in batch] == [m.message_id for m in messages]
     assert all(m.acked is True for m in messages)
 
 
 def test_a_failed_enqueue_nacks_only_its_own_batch_and_the_rest_go_on() -> None:
-    actor = RecordingActor(failing=frozenset({1}))
+    broker = RecordingBroker(failing=frozenset({1}))
     messages = pulled(FIRST_BATCH + MAX_BATCH + 1)
 
-    Route("logger", actor, actor).forward_batch(messages)  # type: ignore[arg-type]
+    route(broker).forward_batch(messages)
 
-    assert len(actor.sent) == 3
+    assert len(broker.sent) == 3
     assert all(m.acked is True for m in messages[:FIRST_BATCH])
     assert all(m.acked is False for m in messages[FIRST_BATCH : FIRST_BATCH + MAX_BATCH])
     assert messages[-1].acked is True
+
+
+def test_a_batch_a_real_broker_refuses_is_nacked_whole_with_one_line(captured: LogCapture) -> None:
+    messages = pulled(FIRST_BATCH)  # one batch
+    broker = StubBroker()  # its queue never declared: the enqueue fails
+
+    Route.of(ROUTES[0], "ns", broker).forward_batch(messages)
+
+    assert all(m.acked is False for m in messages)
+    (line,) = [e for e in captured.entries if e["event"] == "bridge.enqueue_failed"]
+    assert (line["subscription"], line["messages"]) == (ROUTES[0].subscription("ns"), FIRST_BATCH)
+    assert "QueueNotFound" in line["error"]
 
 
 def oversized_messages() -> list[PulledMessage]:
@@ -168,32 +205,14 @@ def oversized_messages() -> list[PulledMessage]:
     ]
 
 
-class SingleActor:
-    """Stands in for a one-message Dramatiq actor: records the message IDs it was sent."""
-
-    actor_name = "single"
-
-    def __init__(self) -> None:
-        self.sent: list[str] = []
-
-    def send(self, data: str, attributes: dict[str, str], message_id: str) -> None:
-        self.sent.append(message_id)
-
-
-@pytest.mark.parametrize("batched", [True, False], ids=["batch actor", "single actor"])
 def test_oversized_messages_are_acked_and_dropped_with_one_line_each_before_any_enqueue(
-    captured: LogCapture, batched: bool
+    captured: LogCapture,
 ) -> None:
     fine = pulled(3)
     messages = [fine[0], *oversized_messages(), *fine[1:]]
-    if batched:
-        actor = RecordingActor()
-        Route("logger", actor, actor).forward_batch(messages)  # type: ignore[arg-type]
-        sent = [args[2] for batch in actor.sent for args in batch]
-    else:
-        single = SingleActor()
-        Route("releases", single).forward_batch(messages)  # type: ignore[arg-type]
-        sent = single.sent
+    broker = RecordingBroker()
+    route(broker).forward_batch(messages)
+    sent = [args[2] for batch in broker.sent for args in batch]
 
     assert sent == ["m0", "m1", "m2"]
     assert all(m.acked is True for m in messages)
@@ -206,42 +225,29 @@ def test_oversized_messages_are_acked_and_dropped_with_one_line_each_before_any_
 
 
 def test_a_message_at_the_limits_is_forwarded() -> None:
-    actor = RecordingActor()
+    broker = RecordingBroker()
     exact = PulledMessage(b"x" * MAX_BODY_BYTES, {"f": "v" * (MAX_ATTRIBUTES_BYTES - 1)}, "m", "a")
 
-    Route("logger", actor, actor).forward_batch([exact])  # type: ignore[arg-type]
+    route(broker).forward_batch([exact])
 
-    assert [[args[2] for args in batch] for batch in actor.sent] == [["m"]]
+    assert [[args[2] for args in batch] for batch in broker.sent] == [["m"]]
 
 
 def test_a_pull_of_heavy_messages_is_split_to_stay_under_the_byte_cap() -> None:
-    actor = RecordingActor()
+    broker = RecordingBroker()
     # 100 bodies at the limit weigh more than MAX_BATCH_BYTES once base64-encoded.
     messages = pulled(FIRST_BATCH + MAX_BATCH, body=b"v" * (MAX_BODY_BYTES - 10))
 
-    Route("logger", actor, actor).forward_batch(messages)  # type: ignore[arg-type]
+    route(broker).forward_batch(messages)
 
-    assert [args[2] for batch in actor.sent for args in batch] == [m.message_id for m in messages]
-    assert len(actor.sent) > len(batch_bounds(len(messages)))
-    for batch in actor.sent:
+    assert [args[2] for batch in broker.sent for args in batch] == [m.message_id for m in messages]
+    assert len(broker.sent) > len(batch_bounds(len(messages)))
+    for batch in broker.sent:
         weight = sum(
             len(data) + sum(map(len, [*attrs, *attrs.values()])) for data, attrs, _ in batch
         )
         assert weight <= MAX_BATCH_BYTES
     assert all(m.acked is True for m in messages)
-
-
-class Answers:
-    """Stands in for the bridge's answer publisher; fails when told to."""
-
-    def __init__(self, failing: bool = False) -> None:
-        self.failing = failing
-        self.sent: list[OutgoingMessage] = []
-
-    def __call__(self, message: OutgoingMessage) -> None:
-        if self.failing:
-            raise ConnectionError("Pub/Sub gone")
-        self.sent.append(message)
 
 
 def huge_vote(attributes: dict[str, str]) -> PulledMessage:
@@ -252,7 +258,7 @@ def test_an_oversized_vote_from_an_identified_machine_is_answered_rejected() -> 
     answers = Answers()
     message = huge_vote({"function": "submit vote", "machineID": "m-7"})
 
-    Route("logger", RecordingActor(), RecordingActor(), answers).forward_batch([message])  # type: ignore[arg-type]
+    route(RecordingBroker(), answers).forward_batch([message])
 
     (answer,) = answers.sent
     assert answer.attributes == {"function": "result", "machineID": "m-7"}
@@ -277,7 +283,7 @@ def test_an_oversized_message_whose_sender_cannot_be_told_is_only_dropped(
     answers = Answers()
     message = huge_vote(attributes)
 
-    Route("logger", RecordingActor(), RecordingActor(), answers).forward_batch([message])  # type: ignore[arg-type]
+    route(RecordingBroker(), answers).forward_batch([message])
 
     assert answers.sent == []
     assert message.acked is True
@@ -286,8 +292,6 @@ def test_an_oversized_message_whose_sender_cannot_be_told_is_only_dropped(
 def test_an_oversized_vote_whose_answer_fails_comes_back_to_be_answered_later() -> None:
     message = huge_vote({"function": "submit vote", "machineID": "m-7"})
 
-    Route("logger", RecordingActor(), RecordingActor(), Answers(failing=True)).forward_batch(  # type: ignore[arg-type]
-        [message]
-    )
+    route(RecordingBroker(), Answers(failing=True)).forward_batch([message])
 
     assert message.acked is False

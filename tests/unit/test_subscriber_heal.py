@@ -104,7 +104,7 @@ def scripted(
     subscriber = FilteredSubscriber(
         client,
         "projects/p/subscriptions/s",
-        batch_handler=handler,
+        handler,
         message_filter=parse_filter(""),
         threads=threads,
         start_delay_s=0,

@@ -56,7 +56,7 @@ def split_with(
     subscriber = FilteredSubscriber(
         client,
         "projects/p/subscriptions/logger",
-        batch_handler=ignore,
+        ignore,
         message_filter=parse_filter('attributes.function = "submit vote"'),
     )
     pull = [

@@ -20,7 +20,7 @@ def test_default_start_delays_fall_at_random_within_the_emulators_poll_period() 
             FilteredSubscriber(
                 client,
                 "projects/p/subscriptions/s",
-                batch_handler=ignore,
+                ignore,
                 message_filter=parse_filter(""),
             ).start_delay_s
             for _ in range(20)
