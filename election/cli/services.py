@@ -16,7 +16,6 @@ from config import Settings
 from election.cli.args import Subparsers, on_stop_signals, positive_int
 from election.cli.exits import RET_ERROR, RET_OK
 from election.cli.reach import STARTUP_TIMEOUT_S, reachable
-from election.domain.errors import ProcessFailed
 from election.domain.routes import SERVICES
 from election.logs import configure_from_settings
 
@@ -94,30 +93,16 @@ def run_bridge(settings: Settings, args: argparse.Namespace) -> int:
     preflight.check_broker(settings)
     preflight.check_subscriptions(settings)
 
-    from actors.logger import dedup_vote, dedup_votes
-    from actors.recorder import record_vote, record_votes
-    from bridge.router import Route
-    from bridge.service import Bridge
-    from election.domain.routes import LOGGER, RECORDER
+    from actors.broker import build_broker
+    from bridge.service import BridgeFailed, serve
 
     configure_from_settings(settings, process="bridge")
-    bridge = Bridge(
-        settings,
-        [
-            Route(LOGGER.subscription(settings.namespace), dedup_vote, dedup_votes),
-            Route(RECORDER.subscription(settings.namespace), record_vote, record_votes),
-        ],
-    )
     stop = threading.Event()
     on_stop_signals(stop.set)
-    reachable(bridge.start, settings)
     try:
-        bridge.run_until(stop)
-    except (ProcessFailed, RuntimeError) as exc:
-        log.error("bridge.failed", error=str(exc))
-        bridge.stop()
+        reachable(lambda: serve(settings, build_broker(settings), stop), settings)
+    except BridgeFailed:  # serve logged why
         return RET_ERROR
-    bridge.stop()
     return RET_OK
 
 
