@@ -374,18 +374,21 @@ def _bridge(settings: Settings, args: argparse.Namespace) -> int:
     preflight.check_broker(settings)
     preflight.check_subscriptions(settings)
 
-    from actors.logger import dedup_vote, dedup_votes
-    from actors.recorder import record_vote, record_votes
+    from actors import logger, recorder
+    from actors.broker import build_broker
     from bridge.router import Route
     from bridge.service import Bridge
     from election.domain.routes import LOGGER, RECORDER
 
     configure_from_settings(settings, process="bridge")
+    broker = build_broker(settings)
+    dedup_votes = logger.declare(broker, settings).work
+    record_votes = recorder.declare(broker, settings).work
     bridge = Bridge(
         settings,
         [
-            Route(LOGGER.subscription(settings.namespace), dedup_vote, dedup_votes),
-            Route(RECORDER.subscription(settings.namespace), record_vote, record_votes),
+            Route(LOGGER.subscription(settings.namespace), dedup_votes, dedup_votes),
+            Route(RECORDER.subscription(settings.namespace), record_votes, record_votes),
         ],
     )
     stop = threading.Event()

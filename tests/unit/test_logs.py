@@ -18,7 +18,7 @@ def test_a_dramatiq_message_in_a_log_line_shows_only_its_actor_and_id() -> None:
     logger.addHandler(handler)
     message = Message(
         queue_name="q",
-        actor_name="dedup_vote",
+        actor_name="dedup_votes",
         args=("eyJ2b3Rlcl9JRCI6IDQ3MTF9",),
         kwargs={},
         options={},
@@ -28,5 +28,5 @@ def test_a_dramatiq_message_in_a_log_line_shows_only_its_actor_and_id() -> None:
     finally:
         logger.removeHandler(handler)
     text = stream.getvalue()
-    assert message.message_id in text and "dedup_vote" in text
+    assert message.message_id in text and "dedup_votes" in text
     assert "eyJ2b3Rlcl9JRCI6IDQ3MTF9" not in text
