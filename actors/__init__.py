@@ -1,4 +1,6 @@
 """Dramatiq actors: the voting logger (dedup) and the voting record service (persistence).
 
-Import ``actors.logger`` or ``actors.recorder``; each configures the broker first.
+``actors.logger`` and ``actors.recorder`` say how to declare each service's actors on a
+broker (``actors.service``); ``actors.entry`` is the workers' entry point, the one module
+that configures anything when imported.
 """

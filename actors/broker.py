@@ -1,36 +1,29 @@
 """The Dramatiq broker every process shares, chosen by ``DRAMATIQ_BROKER_URL``.
 
 A ``redis://`` URL selects Redis, an ``amqp://`` URL RabbitMQ (with publisher confirms, so
-an enqueue returns only once RabbitMQ has the message). Importing this module sets the
-global broker; that must happen before any actor is declared, which is why the actor
-modules import it first.
+an enqueue returns only once RabbitMQ has the message). Importing this module changes
+nothing: :func:`build_broker` makes a broker, and whoever runs the actors sets it
+(``actors.entry`` for the workers, the bridge for itself).
 """
 
 from __future__ import annotations
 
-import os
+from typing import Any
 
-# Dramatiq keeps a failed message in its own dead-letter queue for a week by default, and
-# its RabbitMQ broker reads that TTL from the environment when it is imported. A failed
-# `submit vote` carries a voter ID; keep it no longer than a ballot link (one hour). Our
-# own dead-letter store keeps what an operator needs, without voter IDs.
+import dramatiq
+from dramatiq.brokers.rabbitmq import RabbitmqBroker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.common import xq_name
+from dramatiq.middleware import Middleware, Retries, ShutdownNotifications, TimeLimit
+
+from actors.retrying import RetryPolicy
+from config import Settings
+from election.logs import configure_from_settings, own_stderr
+
+#: Dramatiq keeps a failed message in its own dead-letter queue for a week by default. A
+#: failed ``submit vote`` carries a voter ID; keep it no longer than a ballot link (one
+#: hour). Our own dead-letter store keeps what an operator needs, without voter IDs.
 DEAD_MESSAGE_TTL_MS = 3_600_000
-os.environ.setdefault("dramatiq_dead_message_ttl", str(DEAD_MESSAGE_TTL_MS))
-
-import dramatiq  # noqa: E402
-from dramatiq.brokers.rabbitmq import RabbitmqBroker  # noqa: E402
-from dramatiq.brokers.redis import RedisBroker  # noqa: E402
-from dramatiq.middleware import (  # noqa: E402
-    Middleware,
-    Retries,
-    ShutdownNotifications,
-    TimeLimit,
-)
-
-from actors.retrying import RetryPolicy  # noqa: E402
-from config import Settings, load_settings  # noqa: E402
-from election.logs import configure_from_settings, own_stderr  # noqa: E402
-
 #: Seconds a RabbitMQ connection may stay blocked by a resource alarm before it fails.
 BLOCKED_CONNECTION_TIMEOUT_S = 30
 #: Worker heartbeat (Redis broker): a killed worker's messages are requeued after this.
@@ -77,11 +70,36 @@ def middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
+class _RabbitmqBroker(RabbitmqBroker):
+    """Dramatiq's RabbitMQ broker, with the dead-message TTL given to it.
+
+    Dramatiq's own reads its TTL from ``dramatiq_dead_message_ttl`` once, when
+    ``dramatiq.brokers.rabbitmq`` is first imported: setting the variable later, or after
+    anything else imported that module, would be ignored without a word, and a queue
+    declared with another TTL than the one RabbitMQ has makes every declaration fail.
+    """
+
+    def __init__(self, *, dead_message_ttl: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dead_message_ttl = dead_message_ttl
+
+    def _declare_xq_queue(self, queue_name: str) -> Any:
+        return self.channel.queue_declare(
+            queue=xq_name(queue_name),
+            durable=True,
+            # Static: RabbitMQ expires messages in order, from the head of the queue.
+            arguments={"x-message-ttl": self.dead_message_ttl},
+        )
+
+
 def build_broker(settings: Settings) -> dramatiq.Broker:
     """A broker for ``settings.broker_url``."""
     if settings.broker_kind == "rabbitmq":
-        broker = RabbitmqBroker(
-            url=settings.broker_url, confirm_delivery=True, middleware=middleware(settings)
+        broker = _RabbitmqBroker(
+            url=settings.broker_url,
+            confirm_delivery=True,
+            middleware=middleware(settings),
+            dead_message_ttl=DEAD_MESSAGE_TTL_MS,
         )
         params = broker.parameters if isinstance(broker.parameters, list) else [broker.parameters]
         for each in params:
@@ -100,8 +118,3 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
         socket_timeout=10,
         socket_connect_timeout=5,
     )
-
-
-settings = load_settings()
-broker = build_broker(settings)
-dramatiq.set_broker(broker)

@@ -7,17 +7,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import peewee
+import redis
 import structlog
 
 from actors.ballots import BallotTable
 from actors.claims import Claim, ClaimBatch, StoreSuspended, VoterClaims
 from actors.dead_letters import DeadLetters
-from actors.payload import from_message, with_body
-from actors.seal import Watermark
+from actors.payload import from_message, vote_message, with_body
+from actors.seal import Watermark, establish_seal
+from config import Settings
 from election.domain import protocol
 from election.domain.secrecy import VoterSecrets
 from election.domain.signing import BALLOT_REF, Signer
 from election.domain.votes import Ballot, InvalidVote, parse_submission
+from election.ops.preflight import durability_problems
 from election.pubsub.client import Publisher
 from election.storage.models import BallotState
 
@@ -192,7 +196,11 @@ class VoteLogger:
         vote without its voter ID (ballot secrecy): it is for the operator to see, not to
         replay. Errors of the database or Redis make Dramatiq retry this, for as long as
         they last (``actors.retrying``).
+
+        ``message`` is Dramatiq's (``asdict()`` form) of a batch of one vote, or of one
+        vote alone (a give-up from before batches of one).
         """
+        message = vote_message(message)
         data, attributes = from_message(message)
         try:
             ballot = parse_submission(data, attributes, choices=self.choices)
@@ -228,6 +236,36 @@ class VoteLogger:
             )
         )
         log.warning("vote.given_up", uuid=ballot.uuid, retries=retries, voter_free=free)
+
+
+def vote_logger(
+    settings: Settings, database: peewee.Database, client: redis.Redis, publisher: Publisher
+) -> VoteLogger:
+    """The voting logger's worker for ``settings``, on the given clients (its claims
+    sealed: see ``actors.seal``)."""
+    secrets = VoterSecrets(settings.require_voter_key())
+    seal, floor, _ = establish_seal(client, database, settings.namespace, secrets.key_check)
+    claims = VoterClaims(
+        client,
+        settings.namespace,
+        seal,
+        config_problems=durability_problems,
+        wait_replicas=settings.dedup_wait_replicas,
+    )
+    claims.floor = floor
+    return VoteLogger(
+        claims,
+        BallotTable(database),
+        publisher,
+        DeadLetters(client, settings.namespace),
+        Watermark(database, settings.namespace, floor),
+        secrets=secrets,
+        signer=Signer(
+            *settings.require_signing_key(), settings.namespace, settings.signature_ttl_s
+        ),
+        choices=settings.choices,
+        stale_s=settings.claim_stale_s,
+    )
 
 
 def reject(

@@ -1,8 +1,9 @@
-"""Per-process clients for the actors: a Pub/Sub publisher, Redis, the database.
+"""Per-process state of the actors: a service's worker and the clients it runs on.
 
 Dramatiq forks its worker processes and gRPC channels do not survive ``fork()``, so each
-client is created lazily, once per process, on first use (after the fork), and shared by
-the worker threads of that process.
+worker (with its Pub/Sub publisher, Redis and database clients) is built lazily, once per
+process, on first use (after the fork), and shared by the worker threads of that process.
+Nothing here reads settings of its own: they are given.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+import peewee
 import redis
-from playhouse.pool import PooledPostgresqlDatabase
 
-from actors.broker import settings
-from election.domain.signing import Signer
+from config import Settings
 from election.pubsub.client import Publisher
 from election.storage.models import open_database
 from election.storage.redis_client import connect_redis
 
 T = TypeVar("T")
+#: Builds a service's worker for the settings, on the database, Redis and publisher given.
+WorkerFactory = Callable[[Settings, peewee.Database, redis.Redis, Publisher], T]
 
 
 class PerProcess(Generic[T]):
@@ -45,11 +47,12 @@ class PerProcess(Generic[T]):
         return self._value
 
 
-publisher: PerProcess[Publisher] = PerProcess(lambda: Publisher(settings))
-redis_client: PerProcess[redis.Redis] = PerProcess(lambda: connect_redis(settings.redis_url))
-database: PerProcess[PooledPostgresqlDatabase] = PerProcess(lambda: open_database(settings))
+def on_own_clients(factory: WorkerFactory[T]) -> Callable[[Settings], T]:
+    """Builds ``factory``'s worker for the settings it is given, on new clients of its own
+    (call it once per process, after the fork: see :class:`PerProcess`)."""
 
+    def build(settings: Settings) -> T:
+        database, client = open_database(settings), connect_redis(settings.redis_url)
+        return factory(settings, database, client, Publisher(settings))
 
-def signer() -> Signer:
-    """The signer of this process's messages (the voting logger's records)."""
-    return Signer(*settings.require_signing_key(), settings.namespace, settings.signature_ttl_s)
+    return build

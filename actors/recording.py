@@ -15,11 +15,12 @@ import structlog
 
 from actors.ballots import BallotTable
 from actors.dead_letters import DeadLetters
-from actors.payload import from_message
+from actors.payload import from_message, vote_message
 from config import Settings
 from election.domain import protocol
+from election.domain.routes import RECORDER
 from election.domain.signing import BALLOT_REF, BadSignature, Expired, UnknownKey, Verifier, now_ms
-from election.domain.votes import InvalidVote, parse_record, peek_uuid
+from election.domain.votes import Ballot, InvalidVote, parse_record, peek_uuid
 from election.pubsub.client import Publisher
 from election.storage.models import BallotState
 
@@ -94,18 +95,7 @@ class VoteRecorder:
         """
         sending: list[protocol.OutgoingMessage] = [] if outbox is None else outbox
         outcomes: dict[str, str] = {}
-        accepted: list[tuple[_Record, Any]] = []
-        refused: list[tuple[_Record, str]] = []
-        for data, attributes, message_id in records:
-            record = self._verified(data, attributes, message_id, replay, outcomes, sending)
-            if record is None:
-                continue
-            try:
-                ballot = parse_record(data, attributes, choices=self.choices)
-            except InvalidVote as invalid:
-                refused.append((record, invalid.reason))
-                continue
-            accepted.append((record, ballot))
+        accepted, refused = self._parsed(records, replay, outcomes, sending)
         inserted = self.ballots.insert(
             [(record.ref, ballot.election_id, ballot.choice) for record, ballot in accepted]
         )
@@ -116,41 +106,9 @@ class VoteRecorder:
             state, choice = others.get(record.ref, (None, None))
             if record.ref in inserted:
                 state, choice = BallotState.RECORDED, ballot.choice
-            restored = (
-                replay
-                and state in (BallotState.GIVEN_UP, BallotState.FENCED)
-                and self.ballots.restore(record.ref, ballot.choice)
+            outcomes[record.message_id] = self._answer(
+                record, ballot, state, choice, record.ref in inserted, replay, sending
             )
-            fields = {
-                "uuid": ballot.uuid,
-                "election_id": ballot.election_id,
-                "message_id": record.message_id,
-            }
-            if state == BallotState.RECORDED and choice != ballot.choice:
-                # The same ballot (voter and UUID) again, but with another choice: the
-                # first one counts, and this one is not "recorded".
-                sending.append(
-                    protocol.rejection_message(ballot.machine_id, ballot.uuid, RESULT_OTHER_CHOICE)
-                )
-                outcomes[record.message_id] = f"{REFUSED}: {RESULT_OTHER_CHOICE}"
-                log.warning("vote.other_choice", **fields)
-                continue
-            if state == BallotState.RECORDED or restored:
-                sending.append(
-                    protocol.result_message(
-                        ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL
-                    )
-                )
-                duplicate = record.ref not in inserted and not restored
-                outcomes[record.message_id] = DUPLICATE if duplicate else STORED
-                log.info("vote.recorded", duplicate=duplicate, restored=bool(restored), **fields)
-                continue
-            reason = (
-                RESULT_SUPERSEDED if state == BallotState.SUPERSEDED else RESULT_GIVEN_UP_EARLIER
-            )
-            sending.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, reason))
-            outcomes[record.message_id] = f"{REFUSED}: {reason}"
-            log.warning("vote.tombstoned", state=state, **fields)
         for record, reason in refused:
             log.warning("vote.rejected", stage="recorder", reason=reason)
             answer = self._give_up(record, _as_message(record), 0, reason)
@@ -160,6 +118,71 @@ class VoteRecorder:
         if outbox is None:
             self.publisher.publish_many(sending)
         return [outcomes.get(message_id, FORGED) for _, _, message_id in records]
+
+    def _parsed(
+        self,
+        records: Sequence[tuple[bytes, Mapping[str, str], str]],
+        replay: bool,
+        outcomes: dict[str, str],
+        outbox: list[protocol.OutgoingMessage],
+    ) -> tuple[list[tuple[_Record, Ballot]], list[tuple[_Record, str]]]:
+        """The records whose signature holds, as ballots to store, and those of them this
+        worker refuses, with why."""
+        accepted: list[tuple[_Record, Ballot]] = []
+        refused: list[tuple[_Record, str]] = []
+        for data, attributes, message_id in records:
+            record = self._verified(data, attributes, message_id, replay, outcomes, outbox)
+            if record is None:
+                continue
+            try:
+                ballot = parse_record(data, attributes, choices=self.choices)
+            except InvalidVote as invalid:
+                refused.append((record, invalid.reason))
+                continue
+            accepted.append((record, ballot))
+        return accepted, refused
+
+    def _answer(
+        self,
+        record: _Record,
+        ballot: Ballot,
+        state: int | None,
+        choice: int | None,
+        inserted: bool,
+        replay: bool,
+        outbox: list[protocol.OutgoingMessage],
+    ) -> str:
+        """Answer a ballot whose row is now in ``state`` (holding ``choice``; ``inserted``
+        by this batch); what became of it."""
+        restored = (
+            replay
+            and state in (BallotState.GIVEN_UP, BallotState.FENCED)
+            and self.ballots.restore(record.ref, ballot.choice)
+        )
+        fields = {
+            "uuid": ballot.uuid,
+            "election_id": ballot.election_id,
+            "message_id": record.message_id,
+        }
+        if state == BallotState.RECORDED and choice != ballot.choice:
+            # The same ballot (voter and UUID) again, but with another choice: the first
+            # one counts, and this one is not "recorded".
+            outbox.append(
+                protocol.rejection_message(ballot.machine_id, ballot.uuid, RESULT_OTHER_CHOICE)
+            )
+            log.warning("vote.other_choice", **fields)
+            return f"{REFUSED}: {RESULT_OTHER_CHOICE}"
+        if state == BallotState.RECORDED or restored:
+            outbox.append(
+                protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL)
+            )
+            duplicate = not inserted and not restored
+            log.info("vote.recorded", duplicate=duplicate, restored=bool(restored), **fields)
+            return DUPLICATE if duplicate else STORED
+        reason = RESULT_SUPERSEDED if state == BallotState.SUPERSEDED else RESULT_GIVEN_UP_EARLIER
+        outbox.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, reason))
+        log.warning("vote.tombstoned", state=state, **fields)
+        return f"{REFUSED}: {reason}"
 
     def _verified(
         self,
@@ -175,11 +198,7 @@ class VoteRecorder:
         try:
             self.verifier.verify(data, attributes, function=protocol.RECORD_VOTE, at_ms=at_ms)
         except UnknownKey as unknown:
-            letter = {
-                "message_id": message_id,
-                "actor_name": "record_vote",
-                "args": [base64.b64encode(data).decode("ascii"), dict(attributes), message_id],
-            }
+            letter = _as_message(_Record(data, attributes, message_id, b""))
             kept = self.dead_letters.add_if_room(letter, 0, error=str(unknown), cap=UNVERIFIED_CAP)
             log.warning("record.unverified", reason=str(unknown), message_id=message_id)
             outcomes[message_id] = UNVERIFIED if kept else QUARANTINE_FULL
@@ -203,7 +222,12 @@ class VoteRecorder:
         not be published; or another copy of it got through): then it is answered
         ``successful``. Errors of the database, Redis or Pub/Sub make Dramatiq retry this,
         for as long as they last, so no ballot ends without an answer.
+
+        ``message`` is Dramatiq's (``asdict()`` form) of a batch of one record, or of one
+        record alone (a give-up from before batches of one); its dead letter keeps the
+        record alone (``actors.payload``).
         """
+        message = vote_message(message)
         data, attributes = from_message(message)
         try:
             self.verifier.verify(data, attributes, function=protocol.RECORD_VOTE)
@@ -277,9 +301,10 @@ def _ref(attributes: Mapping[str, str]) -> bytes:
 
 
 def _as_message(record: _Record) -> dict[str, Any]:
+    """A record as the message of a dead letter (the one-vote form: ``actors.payload``)."""
     return {
         "message_id": record.message_id,
-        "actor_name": "record_vote",
+        "actor_name": RECORDER.actor,
         "args": [
             base64.b64encode(record.data).decode("ascii"),
             dict(record.attributes),

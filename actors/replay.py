@@ -5,6 +5,11 @@ mode: its signature must still hold (a letter altered in Redis is refused), its 
 is not checked, and a given-up or fenced ballot is recorded after all unless its voter
 has voted again since. The letter is removed only once its outcome is final, and the
 outcome printed is the one that happened.
+
+A record service's letter names its actor: ``record_votes`` (``RECORDER.actor``), or
+``record_vote``, the single-vote actor of letters written before votes went as batches of
+one; both keep the record alone (``actors.payload``). A voting logger's letter
+(``dedup_votes``, or ``dedup_vote`` before) cannot be replayed.
 """
 
 from __future__ import annotations
@@ -15,6 +20,11 @@ from actors.dead_letters import DeadLetter, DeadLetters
 from actors.payload import from_message
 from actors.recording import DUPLICATE, REFUSED, STORED, VoteRecorder
 from election.domain import protocol
+from election.domain.routes import RECORDER
+
+#: The actor names of the record service's dead letters: today's, and the one of letters
+#: written before a single vote was a batch of one.
+RECORD_ACTORS = (RECORDER.actor, "record_vote")
 
 
 @dataclass(frozen=True)
@@ -35,7 +45,7 @@ class DeadLetterReplay:
 
     def replay(self, letter: DeadLetter) -> Replayed:
         """Replay one letter; its answer goes to its machine."""
-        if letter.actor != "record_vote":
+        if letter.actor not in RECORD_ACTORS:
             return Replayed(
                 letter.message_id,
                 "cannot be replayed: the voting logger keeps a given-up vote without its "

@@ -6,6 +6,9 @@ platform and once from Dramatiq's main process, and treat the second as "kill no
 dropping the graceful shutdown. So Dramatiq runs in a session of its own and this
 launcher forwards one stop signal to it. If the launcher itself dies, the kernel sends
 Dramatiq SIGTERM (``PR_SET_PDEATHSIG``) so no worker is left orphaned.
+
+Dramatiq imports ``actors.entry`` (the one module that configures anything on import),
+which declares the actors of the role this launcher names in its environment.
 """
 
 from __future__ import annotations
@@ -21,21 +24,23 @@ from types import FrameType
 from config import Settings
 from election.domain.routes import route_for
 
+#: The environment variable that tells ``actors.entry`` the role to declare.
+ROLE_VARIABLE = "ELECTION_WORKER_ROLE"
+
 PR_SET_PDEATHSIG = 1
 #: How long Dramatiq may take to finish in-flight messages on shutdown.
 SHUTDOWN_TIMEOUT_MS = 30_000
 
 
 def dramatiq_command(settings: Settings, role: str, processes: int, threads: int) -> list[str]:
-    """The Dramatiq CLI invocation for ``role`` (``logger`` or ``recorder``).
-
-    Through ``actors.dramatiq_cli``, so that Dramatiq's main process logs like ours.
-    """
+    """The Dramatiq CLI invocation for ``role`` (``logger`` or ``recorder``), to run with
+    :func:`worker_environment`. Through ``actors.dramatiq_cli``, so that Dramatiq's main
+    process logs like ours."""
     return [
         sys.executable,
         "-m",
         "actors.dramatiq_cli",
-        f"actors.{role}",
+        "actors.entry:broker",
         "--queues",
         route_for(role).queue(settings.namespace),
         "--processes",
@@ -58,6 +63,12 @@ def dramatiq_environment(settings: Settings) -> dict[str, str]:
     return {"dramatiq_worker_timeout": str(settings.worker_poll_ms)}
 
 
+def worker_environment(settings: Settings, role: str) -> dict[str, str]:
+    """The whole environment of the Dramatiq worker for ``role``."""
+    route_for(role)  # an unknown role fails here, not in every worker process
+    return {**os.environ, **dramatiq_environment(settings), ROLE_VARIABLE: role}
+
+
 def _die_with_parent() -> None:
     libc_name = ctypes.util.find_library("c")
     if libc_name:  # Linux; elsewhere the child may outlive a killed launcher
@@ -68,7 +79,7 @@ def run_worker(settings: Settings, role: str, processes: int, threads: int) -> i
     """Run Dramatiq until it exits; forward the first SIGTERM/SIGINT to it once."""
     child = subprocess.Popen(
         dramatiq_command(settings, role, processes, threads),
-        env={**os.environ, **dramatiq_environment(settings)},
+        env=worker_environment(settings, role),
         start_new_session=True,
         preexec_fn=_die_with_parent,
     )

@@ -38,7 +38,7 @@ class LoggingSetup(Middleware):
         configure_from_settings(load_settings(), process="worker[stub]", stream=own_stderr())
         logging.getLogger("pika.connection").info("Created channel=1")
         logging.getLogger("pika.connection").warning("pika warned")
-        message = Message("q", "dedup_vote", ({VOTER_ARG!r},), {{}}, {{}})
+        message = Message("q", "dedup_votes", ({VOTER_ARG!r},), {{}}, {{}})
         logging.getLogger("dramatiq.worker").error("Failed to process message %s.", message)
         warnings.warn("stub warning", UserWarning, stacklevel=1)
 
@@ -77,10 +77,10 @@ def test_dramatiq_main_and_worker_processes_write_only_our_json_lines(tmp_path: 
     ):
         assert events.count(("worker[stub]", event)) == PROCESSES, events
     assert sum("stub warning" in str(event) for _, event in events) == PROCESSES
-    assert sum("<dedup_vote message" in str(event) for _, event in events) == PROCESSES
+    assert sum("<dedup_votes message" in str(event) for _, event in events) == PROCESSES
     assert "Created channel" not in worker.log() and VOTER_ARG not in worker.log()
 
 
 def test_the_worker_command_runs_dramatiq_through_the_launcher() -> None:
     settings = load_settings({"GOOGLE_CLOUD_PROJECT": "election-test"})
-    assert dramatiq_command(settings, "logger", 1, 1)[1:4] == ["-m", MODULE, "actors.logger"]
+    assert dramatiq_command(settings, "logger", 1, 1)[1:4] == ["-m", MODULE, "actors.entry:broker"]

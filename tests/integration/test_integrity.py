@@ -20,6 +20,7 @@ from actors.dead_letters import DeadLetter
 from actors.recording import DUPLICATE, STORED, UNVERIFIED
 from actors.replay import DeadLetterReplay
 from election.domain import protocol
+from election.domain.routes import LOGGER, RECORDER
 from election.domain.signing import BALLOT_REF, EXPIRES, KEY_ID, SIGNATURE, Signer, Verifier
 from election.storage.models import Ballot, BallotState
 from tests.integration.conftest import RECORD_KEYS, Services
@@ -49,14 +50,19 @@ def record_of(messages: list[protocol.OutgoingMessage]) -> protocol.OutgoingMess
 
 def give_up(services: Services, record: protocol.OutgoingMessage, error: str) -> None:
     """The record service's give-up, as Dramatiq calls it when retries run out."""
-    services.recorder.give_up(dramatiq_message(record, "record_vote", error), 20)
+    services.recorder.give_up(dramatiq_message(record, RECORDER.actor, error), 20)
 
 
-def dramatiq_message(message: protocol.OutgoingMessage, actor: str, error: str) -> dict[str, Any]:
+def dramatiq_message(
+    message: protocol.OutgoingMessage, actor: str, error: str, *, batch: bool = True
+) -> dict[str, Any]:
+    """A service actor's message of one vote (``asdict()`` form): a batch of one, or
+    (``batch=False``) the single-vote message of before batches of one."""
+    vote = [base64.b64encode(message.data()).decode(), dict(message.attributes), "p-1"]
     return {
         "message_id": f"m-{uuid()}",
         "actor_name": actor,
-        "args": [base64.b64encode(message.data()).decode(), dict(message.attributes), "p-1"],
+        "args": [[vote]] if batch else vote,
         "options": {"traceback": f"Traceback...\npsycopg2.errors.RaiseException: {error}"},
     }
 
@@ -188,8 +194,8 @@ def test_a_hand_made_logger_give_up_of_a_stored_ballot_frees_nobody(
     services.store(services.submit(1, ballot))
     hand_made = {
         "message_id": "forged",
-        "actor_name": "dedup_vote",
-        "args": [base64.b64encode(submit).decode(), {"function": "submit vote"}, "p"],
+        "actor_name": LOGGER.actor,
+        "args": [[[base64.b64encode(submit).decode(), {"function": "submit vote"}, "p"]]],
         "options": {},
     }
     services.logger.give_up(hand_made, 20)
@@ -212,7 +218,7 @@ def test_a_logger_give_up_fences_the_ballot_so_a_late_record_cannot_count(
         "timestamp": 1,
     }
     given_up = protocol.OutgoingMessage(submit, {"function": "submit vote"})
-    services.logger.give_up(dramatiq_message(given_up, "dedup_vote", "redis died"), 20)
+    services.logger.give_up(dramatiq_message(given_up, LOGGER.actor, "redis died"), 20)
     assert answers(services)[-1].endswith("the voter may vote again")
     (late,) = services.store(messages)
     assert late.body["result"].startswith("rejected: not recorded")
@@ -311,6 +317,46 @@ def test_a_dead_letter_replay_stores_a_given_up_ballot_and_says_so(
     assert services.vote(1, uuid()) == ALREADY
     assert recorded(database) == 1
     assert replay.replay(letter).outcome == DUPLICATE  # a second replay changes nothing
+
+
+def test_a_give_up_and_a_dead_letter_from_before_batches_of_one_still_replay(
+    services: Services, database: PooledPostgresqlDatabase
+) -> None:
+    record = record_of(services.submit(1, uuid()))
+    old = dramatiq_message(record, "record_vote", "record step failing", batch=False)
+    services.recorder.give_up(old, 20)
+    (letter,) = services.letters.all()
+    assert letter.actor == "record_vote" and letter.message["args"] == old["args"]
+    assert DeadLetterReplay(services.recorder, services.letters).replay(letter).outcome == STORED
+    assert services.letters.all() == []
+    assert recorded(database) == 1
+
+
+def test_a_new_dead_letter_keeps_its_record_alone_under_the_service_actor(
+    services: Services,
+) -> None:
+    record = record_of(services.submit(1, uuid()))
+    give_up(services, record, "record step failing")
+    (letter,) = services.letters.all()
+    assert (letter.actor, letter.error) == (RECORDER.actor, "RaiseException: record step failing")
+    assert letter.message["args"] == [
+        base64.b64encode(record.data()).decode(),
+        dict(record.attributes),
+        "p-1",
+    ]
+    assert letter.ballot == record.body["UUID"]
+
+
+def test_a_logger_dead_letter_old_or_new_is_not_replayed(services: Services) -> None:
+    submit = protocol.OutgoingMessage(
+        {"machine_ID": 4, "voter_ID": 1, "voting": 1, "election_ID": 7, "UUID": uuid()},
+        {"function": "submit vote"},
+    )
+    for actor in ("dedup_vote", LOGGER.actor):
+        message = dramatiq_message(submit, actor, "redis died", batch=actor == LOGGER.actor)
+        letter = services.letters.add(message, 20)
+        done = DeadLetterReplay(services.recorder, services.letters).replay(letter)
+        assert done.outcome.startswith("cannot be replayed") and not done.final
 
 
 def test_a_dead_letter_replay_is_refused_once_the_voter_has_voted_again(

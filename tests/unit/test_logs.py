@@ -42,7 +42,7 @@ def restore_logging() -> Iterator[None]:
 
 def a_message() -> Message[object]:
     return Message(
-        queue_name="q", actor_name="dedup_vote", args=(VOTER_ARG,), kwargs={}, options={}
+        queue_name="q", actor_name="dedup_votes", args=(VOTER_ARG,), kwargs={}, options={}
     )
 
 
@@ -62,7 +62,7 @@ def test_a_dramatiq_message_in_a_log_line_shows_only_its_actor_and_id() -> None:
     finally:
         logger.removeHandler(handler)
     text = stream.getvalue()
-    assert message.message_id in text and "dedup_vote" in text
+    assert message.message_id in text and "dedup_votes" in text
     assert VOTER_ARG not in text
 
 
@@ -149,7 +149,7 @@ def test_a_dramatiq_log_line_through_the_pipeline_never_shows_a_message_s_argume
         )
     (line,) = json_lines(stream)
     assert line["event"] == (
-        f"Failed to process message <dedup_vote message {message.message_id}> "
+        f"Failed to process message <dedup_votes message {message.message_id}> "
         "with unhandled exception."
     )
     assert "RuntimeError: actor failed" in str(line["exception"])
