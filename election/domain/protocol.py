@@ -70,3 +70,64 @@ def result_message(machine_id: str, uuid: str, result: str) -> OutgoingMessage:
 def rejection_message(machine_id: str, uuid: str, reason: str) -> OutgoingMessage:
     """A ``result`` that tells the machine its message was refused, and why."""
     return result_message(machine_id, uuid, f"{RESULT_REJECTED_PREFIX} {reason}")
+
+
+# --------------------------------------------------------------------------------------------
+# Declared elections (issue 12): change events for the loggers, ballots for the machines
+# --------------------------------------------------------------------------------------------
+
+ELECTION_CHANGED = "election changed"
+BALLOT_REQUEST = "ballot request"
+BALLOT = "ballot"
+
+
+def function_filter(function: str) -> str:
+    """The filter of the messages whose ``function`` attribute is ``function``."""
+    return f"attributes.{FUNCTION} = {quote(function)}"
+
+
+ELECTION_CHANGED_FILTER = function_filter(ELECTION_CHANGED)
+BALLOT_REQUEST_FILTER = function_filter(BALLOT_REQUEST)
+
+
+def ballot_filter(machine_id: str) -> str:
+    """The filter of one voting machine's ballot subscription."""
+    return f"{function_filter(BALLOT)} AND attributes.{MACHINE_ID} = {quote(machine_id)}"
+
+
+def election_changed_message(
+    election_id: str, state: str, definition_digest: str, seq: int
+) -> OutgoingMessage:
+    """Tell the loggers that an election was created, opened or closed.
+
+    ``seq`` grows with every change of one election, so that a worker ignores an event older
+    than what it knows (Pub/Sub does not keep order). IDs are sent as canonical text.
+    """
+    return OutgoingMessage(
+        body={
+            "election_ID": election_id,
+            "state": state,
+            "definition": definition_digest,
+            "seq": seq,
+        },
+        attributes={FUNCTION: ELECTION_CHANGED},
+    )
+
+
+def ballot_request_message(machine_id: str, election_id: str) -> OutgoingMessage:
+    """A machine's request for the ballot of ``election_id``."""
+    return OutgoingMessage(
+        body={"machine_ID": machine_id, "election_ID": election_id},
+        attributes={FUNCTION: BALLOT_REQUEST, MACHINE_ID: machine_id},
+    )
+
+
+def ballot_message(
+    machine_id: str, election_id: str, title: str, choices: tuple[str, ...], state: str
+) -> OutgoingMessage:
+    """The answer to a ``ballot request``: the title, the choice names (the index is the
+    ``voting`` value) and the state."""
+    return OutgoingMessage(
+        body={"election_ID": election_id, "title": title, "choices": list(choices), "state": state},
+        attributes={FUNCTION: BALLOT, MACHINE_ID: machine_id},
+    )
