@@ -76,7 +76,71 @@ class DedupStore(peewee.Model):
         table_name = "dedup_stores"
 
 
-MODELS: list[type[peewee.Model]] = [Ballot, DedupStore]
+class Election(peewee.Model):
+    """A declared election: its ballot, its times and its stored state.
+
+    ``state`` is what an operator decided (``draft``, ``open``, ``closed``); the manifest's
+    times move it further (``election.domain.lifecycle.effective_state``). ``seq`` grows
+    with every change, so a worker can tell a stale ``election changed`` event from a new
+    one. Times are milliseconds since the epoch, UTC.
+    """
+
+    election_id = peewee.CharField(max_length=64, primary_key=True)
+    title = peewee.TextField()
+    #: The choice names as a JSON list: the wire's ``voting`` integer is the index.
+    choices = peewee.TextField()
+    manifest_sha256 = peewee.CharField(max_length=64)
+    #: Digest of the manifest and the roll's tokens (``election.domain.manifest.Definition``).
+    definition = peewee.CharField(max_length=64)
+    roll_size = peewee.IntegerField(null=True)
+    opens_at_ms = peewee.BigIntegerField(null=True)
+    closes_at_ms = peewee.BigIntegerField(null=True)
+    state = peewee.CharField(max_length=16)
+    seq = peewee.IntegerField(default=0)
+    changed_at_ms = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "elections"
+
+
+class RollEntry(peewee.Model):
+    """One voter on an election's roll, as the keyed voter token (never the voter ID)."""
+
+    election_id = peewee.CharField(max_length=64)
+    token = peewee.BlobField()
+
+    class Meta:
+        table_name = "roll_entries"
+        primary_key = peewee.CompositeKey("election_id", "token")
+
+
+class SealedResult(peewee.Model):
+    """An election's result, sealed at its close; a trigger refuses any later change."""
+
+    election_id = peewee.CharField(max_length=64, primary_key=True)
+    #: Votes per choice as a JSON list, in ballot order, zeros included.
+    counts = peewee.TextField()
+    total = peewee.IntegerField()
+    roll_size = peewee.IntegerField(null=True)
+    sealed_at_ms = peewee.BigIntegerField()
+
+    class Meta:
+        table_name = "sealed_results"
+
+
+MODELS: list[type[peewee.Model]] = [Ballot, DedupStore, Election, RollEntry, SealedResult]
+
+#: A sealed result never changes: PostgreSQL itself refuses to update or delete one.
+_SEAL_GUARD = """
+CREATE OR REPLACE FUNCTION "{schema}".sealed_results_are_final() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'the sealed result of election % cannot change', OLD.election_id;
+END $$;
+DROP TRIGGER IF EXISTS sealed_results_final ON "{schema}".sealed_results;
+CREATE TRIGGER sealed_results_final BEFORE UPDATE OR DELETE ON "{schema}".sealed_results
+FOR EACH ROW EXECUTE FUNCTION "{schema}".sealed_results_are_final();
+"""
 
 
 def open_database(settings: Settings, *, max_connections: int = 20) -> PooledPostgresqlDatabase:
@@ -122,6 +186,7 @@ def create_schema(database: peewee.Database, schema: str) -> None:
                 "another DATABASE_SCHEMA"
             )
         database.create_tables(MODELS, safe=True)
+        database.execute_sql(_SEAL_GUARD.format(schema=schema))
 
 
 def tally(election_id: str) -> dict[int, int]:
