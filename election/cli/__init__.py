@@ -1,4 +1,4 @@
-"""The ``election`` command: provision, run the bridge or a worker, vote, tally.
+"""The ``election`` command: provision, run the bridge or a worker, vote, declare, tally.
 
 ``main(argv) -> int`` builds the parser from the command modules (one per command
 group, each with ``add_parser(subparsers)``), loads the settings, runs the command and
@@ -17,7 +17,9 @@ from election.cli import (
     bench,
     dead_letters,
     dedup_store,
+    elections,
     keys,
+    listing,
     machine,
     records,
     services,
@@ -38,7 +40,9 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     records.add_parser,  # check, mix
     dedup_store.add_parser,
     bench.add_parser,  # bench, bench-relay
-    tally.add_parser,
+    elections.add_parser,  # create, open
+    listing.add_parser,  # list, show
+    tally.add_parser,  # results, tally
 )
 
 

@@ -2,7 +2,8 @@
 
 The argument types turn a bad value into argparse's own usage error (exit 2); the helpers
 are the few steps several commands take alike: stopping on SIGTERM/Ctrl-C, asking at a
-terminal, and opening Redis and PostgreSQL for an operator's command.
+terminal, and opening Redis and PostgreSQL (or PostgreSQL alone) for an operator's
+command.
 """
 
 from __future__ import annotations
@@ -97,20 +98,31 @@ def ask(prompt: str) -> str | None:
 @contextlib.contextmanager
 def stores(settings: Settings, process: str) -> Iterator[tuple[redis.Redis, peewee.Database]]:
     """Redis and PostgreSQL for an operator's command, checked first, closed after."""
+    from election.ops import preflight
+
+    with postgres(settings, process) as database:
+        preflight.check_redis(settings.redis_url)
+        client = open_redis(settings)
+        try:
+            yield client, database
+        finally:
+            client.close()
+
+
+@contextlib.contextmanager
+def postgres(settings: Settings, process: str) -> Iterator[peewee.Database]:
+    """PostgreSQL for an operator's command, checked first, closed after."""
     from election.logs import configure_from_settings
     from election.ops import preflight
     from election.storage.models import open_database
 
     configure_from_settings(settings, process=process)
-    preflight.check_redis(settings.redis_url)
     preflight.check_postgres(settings)
-    client = open_redis(settings)
     database = open_database(settings, max_connections=1)
     try:
-        yield client, database
+        yield database
     finally:
         database.close_all()
-        client.close()
 
 
 def open_redis(settings: Settings) -> redis.Redis:
