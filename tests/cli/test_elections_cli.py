@@ -21,19 +21,12 @@ from election.storage.close_barrier import closing_key
 from election.storage.elections import ElectionRegistry
 from election.storage.models import Ballot, BallotState
 from tests.conftest import REDIS_BROKER
+from tests.support.manifests import MANIFEST
 from tests.support.processes import run_election
 from tests.support.system import ElectionSystem
 
 RET_USAGE = 2
 RET_CONFIG = 3
-MANIFEST = """\
-id = "4201"
-title = "Water board 2027"
-choices = ["North", "South", "East"]
-roll = "roll-4201.txt"
-opens_at = 2099-03-01T08:00:00Z
-closes_at = 2099-03-01T20:00:00Z
-"""
 ROLL = "1001\n1002\nvoter-2005  # a named ID\n"
 CREATED = 'created election 4201 "Water board 2027" (3 choices, roll of 3, draft)'
 RESULT_KEYS = {"election", "title", "state", "sealed", "total", "roll", "turnout", "choices"}

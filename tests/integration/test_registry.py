@@ -15,18 +15,11 @@ from election.domain.manifest import Definition, DefinitionConflict, load_defini
 from election.domain.secrecy import VoterSecrets
 from election.storage.elections import ElectionRegistry, NoSuchElection
 from election.storage.models import Ballot, BallotState, SealedResult
+from tests.support.manifests import MANIFEST
 
 SECRETS = VoterSecrets(b"v" * 32)
 #: Voter IDs no digest or token could contain by chance (letters beyond hex).
 VOTERS = ("voter-quill-7731", "voter-zephyr-42", "voter-wren-9")
-MANIFEST = """
-id = "4201"
-title = "Water board 2027"
-choices = ["North", "South", "East"]
-roll = "roll.txt"
-opens_at = 2099-03-01T08:00:00Z
-closes_at = 2099-03-01T20:00:00Z
-"""
 
 
 def definition(manifest: str = MANIFEST, voters: tuple[str, ...] = VOTERS) -> Definition:
