@@ -4,6 +4,7 @@ server: the requests and answers of ``election.domain.ballot`` and the desk's ba
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -194,8 +195,8 @@ def test_each_request_gets_its_machines_answer_with_one_read_per_election() -> N
 
 
 def test_the_answer_says_the_state_now_and_nothing_about_voters() -> None:
-    closes = record("4201", State.OPEN).__class__(
-        **{**record("4201", State.OPEN).__dict__, "closes_at": datetime(2020, 1, 1, tzinfo=UTC)}
+    closes = dataclasses.replace(
+        record("4201", State.OPEN), closes_at=datetime(2020, 1, 1, tzinfo=UTC)
     )
     outbox: list[protocol.OutgoingMessage] = []
     desk_of(FakeRegistry(closes)).handle_many([request(1, 4201)], outbox)
