@@ -28,9 +28,10 @@ class VotePlan:
     from 1..``voters`` (so repeats happen), choices from 0..``choices``-1, ``interval_s``
     apart, each waiting up to ``timeout_s`` for its answer; ``seed`` repeats a run.
 
-    ``names`` are the choice names of a declared ballot (``title`` its title): then the
-    choices drawn are the ballot's (``0..len(names)-1``, whatever ``choices`` says) and
-    each line names its choice. Empty: an undeclared election, voted on as before."""
+    ``ballot`` is the declared ballot of an open election: then the choices drawn are the
+    ballot's (``0..n-1``, whatever ``choices`` says), its title and names are printed
+    first and each line names its choice. ``None``: an undeclared election (or no answer),
+    voted on as before."""
 
     votes: int | None
     voters: int
@@ -38,23 +39,18 @@ class VotePlan:
     timeout_s: float
     interval_s: float
     seed: int | None = None
-    names: tuple[str, ...] = ()
-    title: str = ""
+    ballot: ShownBallot | None = None
 
     def on_ballot(self, ballot: ShownBallot | None) -> VotePlan:
         """This plan for the ``ballot`` the machine got (``None``: no answer in time)."""
         if ballot is None or not ballot.declared:
             return self
-        return dataclasses.replace(
-            self, choices=len(ballot.choices), names=ballot.choices, title=ballot.title
-        )
+        return dataclasses.replace(self, choices=len(ballot.choices), ballot=ballot)
 
-    def header(self, election_id: str) -> str | None:
-        """The line naming the ballot, printed before the votes; ``None`` if undeclared."""
-        if not self.names:
-            return None
-        shown = ShownBallot(election_id, "open", self.title, self.names)
-        return shown.header()
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The choice names of the ballot; none for an undeclared election."""
+        return () if self.ballot is None else self.ballot.choices
 
 
 def run_machine(machine: VotingMachine, plan: VotePlan, stop: threading.Event) -> bool:
@@ -65,9 +61,8 @@ def run_machine(machine: VotingMachine, plan: VotePlan, stop: threading.Event) -
     said in one line on standard error (before the summary), not reported as a time-out.
     """
     results: list[Result] = []
-    header = plan.header(machine.election_id)
-    if header is not None:
-        print(header, flush=True)
+    if plan.ballot is not None:
+        print(plan.ballot.header(), flush=True)
     print(
         f"machine {machine.machine_id} voting in election {machine.election_id} (Ctrl-C to stop)",
         flush=True,

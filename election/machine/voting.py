@@ -8,7 +8,8 @@ made and re-made, and the publish of each vote); what it waits for is in
 Each machine reads the ``result`` messages meant for it through a subscription of its
 own, filtered on its machine ID, created when it starts and deleted when it stops. Two
 machines with the same ID each have their own subscription, so both see every answer for
-that ID; each resolves only the ballots it is waiting for.
+that ID; each resolves only the ballots it is waiting for. Before it votes, it asks for
+its election's ballot on a second subscription of its own (``election.machine.ballot``).
 
 A running machine heals itself: if its subscription disappears (deleted by hand, or lost
 when the emulator restarted) it creates it again, the same way, and goes on listening.
