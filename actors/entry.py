@@ -4,7 +4,8 @@ This is the one module whose import configures anything, and that is all it is f
 (``actors.worker`` runs it; nothing else imports it): importing it reads the settings
 from the environment, builds the broker (``actors.broker``), makes it Dramatiq's global
 broker, and declares on it the actors of the role ``ELECTION_WORKER_ROLE`` names
-(``logger`` or ``recorder``). Dramatiq imports it again in each worker process it forks.
+(``logger`` or ``recorder``): each of its services' actors (``actors.logger``). Dramatiq
+imports it again in each worker process it forks.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import dramatiq
 
 from actors import logger, recorder
 from actors.broker import build_broker
-from actors.service import Declare, ServiceActors
+from actors.service import DeclareRole, ServiceActors
 from actors.worker import ROLE_VARIABLE
 from config import load_settings
 from election.domain.errors import InvalidInput
 from election.domain.routes import LOGGER, RECORDER, SERVICES
 
 #: What each role declares.
-DECLARE: dict[str, Declare] = {LOGGER.service: logger.declare, RECORDER.service: recorder.declare}
+DECLARE: dict[str, DeclareRole] = {
+    LOGGER.service: logger.declare,
+    RECORDER.service: recorder.declare,
+}
 
 role = os.environ.get(ROLE_VARIABLE, "")
 if role not in DECLARE:
@@ -30,4 +34,4 @@ if role not in DECLARE:
 settings = load_settings()
 broker = build_broker(settings)
 dramatiq.set_broker(broker)
-actors: ServiceActors = DECLARE[role](broker, settings)
+actors: tuple[ServiceActors, ...] = DECLARE[role](broker, settings)

@@ -24,6 +24,8 @@ from election.storage.redis_client import connect_redis
 T = TypeVar("T")
 #: Builds a service's worker for the settings, on the database, Redis and publisher given.
 WorkerFactory = Callable[[Settings, peewee.Database, redis.Redis, Publisher], T]
+#: The clients a worker runs on: the database (with the models bound), Redis, a publisher.
+Clients = tuple[peewee.Database, redis.Redis, Publisher]
 
 
 class PerProcess(Generic[T]):
@@ -47,12 +49,20 @@ class PerProcess(Generic[T]):
         return self._value
 
 
-def on_own_clients(factory: WorkerFactory[T]) -> Callable[[Settings], T]:
-    """Builds ``factory``'s worker for the settings it is given, on new clients of its own
-    (call it once per process, after the fork: see :class:`PerProcess`)."""
+def own_clients(settings: Settings) -> Clients:
+    """New clients for ``settings`` (once per process, after the fork)."""
+    return open_database(settings), connect_redis(settings.redis_url), Publisher(settings)
+
+
+def on_shared_clients(
+    clients: PerProcess[Clients], factory: WorkerFactory[T]
+) -> Callable[[Settings], T]:
+    """Builds ``factory``'s worker for the settings it is given, on this process's
+    ``clients``, which the other services of its worker role share: ``open_database``
+    binds the models to its database, so one process has one (a second would take the
+    models from under the first's transactions)."""
 
     def build(settings: Settings) -> T:
-        database, client = open_database(settings), connect_redis(settings.redis_url)
-        return factory(settings, database, client, Publisher(settings))
+        return factory(settings, *clients.get())
 
     return build

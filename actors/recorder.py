@@ -2,10 +2,9 @@
 ``record_votes`` and ``record_gave_up`` on the Dramatiq queue ``<ns>.recorder``
 (``election worker recorder``)."""
 
-from actors.process import on_own_clients
 from actors.recording import vote_recorder
-from actors.service import declaring
+from actors.service import declaring_role
 from election.domain.routes import RECORDER
 
 #: ``declare(broker, settings)``: the record service's actors, declared on ``broker``.
-declare = declaring(RECORDER, on_own_clients(vote_recorder))
+declare = declaring_role((RECORDER, vote_recorder))

@@ -25,7 +25,7 @@ import structlog
 
 from actors.batch import Vote, run_batch, split
 from actors.payload import votes_of
-from actors.process import PerProcess
+from actors.process import Clients, PerProcess, WorkerFactory, on_shared_clients, own_clients
 from actors.retrying import always
 from config import Settings
 from election.domain.protocol import OutgoingMessage
@@ -106,15 +106,21 @@ def declare_service(
     return ServiceActors(work, gave_up, worker)
 
 
-#: Declares a service's actors on a broker, for the settings given.
-Declare = Callable[[dramatiq.Broker, Settings], ServiceActors]
+#: Declares a worker role's actors (those of each of its services) on a broker, for the
+#: settings given.
+DeclareRole = Callable[[dramatiq.Broker, Settings], tuple[ServiceActors, ...]]
 
 
-def declaring(route: Route, worker_factory: Callable[[Settings], ServiceWorker]) -> Declare:
-    """:func:`declare_service` for ``route`` and ``worker_factory``, given the broker and
-    the settings later (by the worker's entry point, or the bridge)."""
+def declaring_role(*services: tuple[Route, WorkerFactory[ServiceWorker]]) -> DeclareRole:
+    """:func:`declare_service` for each ``(route, worker_factory)`` of a worker role, given
+    the broker and the settings later (by the worker's entry point, or a test). The
+    role's workers share one set of clients per process (``actors.process``)."""
 
-    def declare(broker: dramatiq.Broker, settings: Settings) -> ServiceActors:
-        return declare_service(broker, route, worker_factory, settings)
+    def declare(broker: dramatiq.Broker, settings: Settings) -> tuple[ServiceActors, ...]:
+        clients: PerProcess[Clients] = PerProcess(lambda: own_clients(settings))
+        return tuple(
+            declare_service(broker, route, on_shared_clients(clients, factory), settings)
+            for route, factory in services
+        )
 
     return declare

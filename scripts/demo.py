@@ -1,8 +1,12 @@
 """The whole system end to end on this machine (``make demo``).
 
 Starts the Pub/Sub emulator if nothing listens on 127.0.0.1:8085, provisions, runs the
-Procfile's processes with honcho, runs three voting machines at once with overlapping
-voter IDs (so both answers appear), prints the tally, and stops everything it started.
+Procfile's processes with honcho, then runs one election through its life: it writes a
+manifest with three named choices and a roll of ten voters, creates the election (a
+machine started now stops: not open yet), opens it, runs three voting machines at once
+with voter IDs drawn from 1..12 (so repeat voters get ``Already voted`` and voters 11 and
+12, not on the roll, are refused), closes it (a machine started now stops: closed),
+prints the sealed result, and stops everything it started.
 """
 
 from __future__ import annotations
@@ -28,6 +32,17 @@ EMULATOR_HOST, EMULATOR_PORT = "127.0.0.1", 8085
 MACHINES = 3
 VOTES = int(os.environ.get("DEMO_VOTES", "10"))
 VOTERS = int(os.environ.get("DEMO_VOTERS", "12"))
+#: The demo's election: three named choices, and a roll of voters 1..ROLL (so the voters
+#: above it, up to VOTERS, are not on it).
+ELECTION_ID = "7001"
+ROLL = 10
+MANIFEST = f"""\
+# The demo's election (scripts/demo.py).
+id = "{ELECTION_ID}"
+title = "Demo: a name for the new park"
+choices = ["Oak Park", "River Park", "Hill Park"]
+roll = "roll.txt"
+"""
 READY_TIMEOUT_S = 90
 #: The Procfile processes the demo runs (``release`` runs once, before them).
 PROCESSES = ("bridge", "logger", "recorder")
@@ -57,7 +72,8 @@ def wait_for_log(path: Path, needles: dict[str, int], proc: subprocess.Popen[byt
     raise DemoFailed(f"processes not ready after {READY_TIMEOUT_S} s; see {path}")
 
 
-def run_machine(machine_id: str, env: dict[str, str], election_id: str) -> None:
+def run_machine(machine_id: str, env: dict[str, str], election_id: str) -> int:
+    """Run one voting machine, its lines prefixed with its ID; its exit code."""
     proc = subprocess.Popen(
         election(
             "machine",
@@ -81,7 +97,21 @@ def run_machine(machine_id: str, env: dict[str, str], election_id: str) -> None:
     assert proc.stdout is not None
     for line in proc.stdout:
         print(f"machine {machine_id} | {line.rstrip()}", flush=True)
-    proc.wait()
+    return proc.wait()
+
+
+def run(env: dict[str, str], *args: str, timeout: float = 120) -> None:
+    """Run ``election ARGS`` for the demo, its output as it is; it must succeed."""
+    say(f"$ election {' '.join(args)}")
+    subprocess.run(election(*args), env=env, cwd=ROOT, check=True, timeout=timeout)
+
+
+def write_manifest(workdir: Path) -> Path:
+    """The demo election's manifest and roll (voters 1..ROLL), in ``workdir``."""
+    (workdir / "roll.txt").write_text("".join(f"{voter}\n" for voter in range(1, ROLL + 1)))
+    manifest = workdir / "election.toml"
+    manifest.write_text(MANIFEST)
+    return manifest
 
 
 def demo_environment() -> tuple[dict[str, str], str]:
@@ -135,12 +165,30 @@ def stop_procfile(honcho: subprocess.Popen[bytes]) -> None:
             os.killpg(honcho.pid, signal.SIGKILL)
 
 
-def vote_and_tally(env: dict[str, str]) -> None:
-    """Run the machines at once in a new election, then print its tally."""
-    election_id = str(int(time.time()))
+def run_election(env: dict[str, str], workdir: Path) -> None:
+    """One election through its life: create, open, vote, close, the sealed result."""
+    run(env, "create", str(write_manifest(workdir)))
+    say("a machine started before the election opens stops at once:")
+    refused_machine(env, "0")
+    run(env, "open", ELECTION_ID)
+    vote(env, ELECTION_ID)
+    run(env, "close", ELECTION_ID)
+    say("a machine started after the close stops at once:")
+    refused_machine(env, "0")
+    run(env, "results", ELECTION_ID, timeout=60)
+
+
+def refused_machine(env: dict[str, str], machine_id: str) -> None:
+    """Run a machine that stops without voting (the election is not open)."""
+    if run_machine(machine_id, env, ELECTION_ID) == 0:
+        say(f"machine {machine_id} got no ballot in time and voted as on an undeclared election")
+
+
+def vote(env: dict[str, str], election_id: str) -> None:
+    """Run the machines at once in the election."""
     say(
-        f"running {MACHINES} voting machines in election {election_id}, "
-        f"{VOTES} votes each, voters drawn from 1..{VOTERS}"
+        f"running {MACHINES} voting machines in election {election_id}, {VOTES} votes each, "
+        f"voters drawn from 1..{VOTERS} (the roll has 1..{ROLL})"
     )
     threads = [
         threading.Thread(target=run_machine, args=(str(n), env, election_id))
@@ -150,10 +198,6 @@ def vote_and_tally(env: dict[str, str]) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    say("tally")
-    subprocess.run(
-        election("tally", "--election-id", election_id), env=env, cwd=ROOT, check=True, timeout=60
-    )
 
 
 def main() -> int:
@@ -171,7 +215,7 @@ def main() -> int:
         say("provisioning (release)")
         subprocess.run(election("provision"), env=env, cwd=ROOT, check=True, timeout=120)
         honcho = start_procfile(env, workdir / "procfile.log")
-        vote_and_tally(env)
+        run_election(env, workdir)
         return 0
     except (subprocess.CalledProcessError, DemoFailed) as exc:
         say(f"failed: {exc}")

@@ -4,6 +4,7 @@ and hand it to its run loop (``election.machine.run``)."""
 from __future__ import annotations
 
 import argparse
+import sys
 import threading
 
 from config import Settings
@@ -15,7 +16,7 @@ from election.cli.args import (
     positive_float,
     positive_int,
 )
-from election.cli.exits import RET_OK, RET_UNAVAILABLE
+from election.cli.exits import RET_ERROR, RET_OK, RET_UNAVAILABLE
 from election.cli.reach import STARTUP_TIMEOUT_S, reachable
 from election.domain.errors import InvalidInput
 from election.logs import configure_logging
@@ -29,7 +30,11 @@ def add_parser(subparsers: Subparsers) -> None:
         description="Send random votes and print each vote's UUID and outcome: "
         "'A vote was recorded successfully', 'Already voted', 'Time out' (or 'Rejected: ...'). "
         "Asks for the election and machine IDs when they are not given and input is a "
-        "terminal. Ctrl-C stops it and prints a summary.",
+        "terminal. At start it asks for the election's ballot over the topic: for a "
+        "declared election it prints the title and the choice names, draws only choices "
+        "on the ballot and names each; it stops (exit 1) when the election is not open yet "
+        "or closed. An undeclared election, or no answer in time, is voted on as before. "
+        "Ctrl-C stops it and prints a summary.",
     )
     p.add_argument("--election-id", help="election ID (a number or a short name)")
     p.add_argument("--machine-id", help="this machine's ID (a number or a short name)")
@@ -49,13 +54,21 @@ def add_parser(subparsers: Subparsers) -> None:
         "--choices",
         type=positive_int,
         default=None,
-        help="draw choices from 0..C-1 (default ELECTION_CHOICES, 5)",
+        help="draw choices from 0..C-1 (default ELECTION_CHOICES, 5); a declared "
+        "election's ballot decides instead",
     )
     p.add_argument(
         "--timeout",
         type=positive_float,
         default=10.0,
         help="seconds to wait for each answer (default 10)",
+    )
+    p.add_argument(
+        "--ballot-timeout",
+        type=positive_float,
+        default=10.0,
+        help="seconds to wait for the election's ballot at start (default 10); none in "
+        "time: vote as on an undeclared election",
     )
     p.add_argument(
         "--interval",
@@ -68,7 +81,8 @@ def add_parser(subparsers: Subparsers) -> None:
 
 
 def run_machine_command(settings: Settings, args: argparse.Namespace) -> int:
-    """``election machine``: 0 when done or stopped, 4 if the topic went missing."""
+    """``election machine``: 0 when done or stopped, 1 when the election is not open, 4 if
+    the topic went missing."""
     from election.machine.run import VotePlan, run_machine
     from election.machine.voting import VotingMachine
 
@@ -93,8 +107,19 @@ def run_machine_command(settings: Settings, args: argparse.Namespace) -> int:
     stop = threading.Event()
     on_stop_signals(stop.set)
     machine = VotingMachine(settings, machine_id, election_id)
-    reachable(lambda: machine.open(STARTUP_TIMEOUT_S), settings)
-    return RET_OK if run_machine(machine, plan, stop) else RET_UNAVAILABLE
+    # A start-up call that fails leaves the machine as it was before the ballot: its
+    # subscriptions expire unused.
+    ballot = reachable(
+        lambda: machine.fetch_ballot(args.ballot_timeout, STARTUP_TIMEOUT_S, stop), settings
+    )
+    reason = None if ballot is None else ballot.stop_reason()
+    if reason is None:
+        reachable(lambda: machine.open(STARTUP_TIMEOUT_S), settings)
+    else:
+        machine.close()
+        print(f"election machine: {reason}", file=sys.stderr, flush=True)
+        return RET_ERROR
+    return RET_OK if run_machine(machine, plan.on_ballot(ballot), stop) else RET_UNAVAILABLE
 
 
 def _canonical(name: str, value: str | None) -> str:

@@ -22,19 +22,22 @@ from election.domain.errors import InvalidInput
 class Route:
     """One service subscription feeding one service's actors.
 
-    ``service`` names the worker role too (``election worker logger``). The bridge sends
-    the matching messages of a pull to ``actor`` in batches; a batch whose retries ran
-    out goes to ``gave_up``.
+    ``service`` names the worker role too (``election worker logger``), and so the Dramatiq
+    queue: several routes of one role share its queue and its workers. ``name`` names the
+    subscription when it is not the role's own (a role's second subscription); it
+    defaults to ``service``. The bridge sends the matching messages of a pull to
+    ``actor`` in batches; a batch whose retries ran out goes to ``gave_up``.
     """
 
     service: str
     filter: str
     actor: str
     gave_up: str
+    name: str = ""
 
     def subscription(self, namespace: str) -> str:
         """The subscription's name in ``namespace``."""
-        return f"{namespace}-{self.service}"
+        return f"{namespace}-{self.name or self.service}"
 
     def queue(self, namespace: str) -> str:
         """The Dramatiq queue of the service's actors in ``namespace``."""
@@ -48,17 +51,29 @@ RECORDER = Route(
     "recorder", protocol.RECORDER_FILTER, actor="record_votes", gave_up="record_gave_up"
 )
 
+#: The ballot desk, in the logger's worker role (its queue, its workers): answers a
+#: machine's ``ballot request`` with the election's title, choice names and state.
+BALLOTS = Route(
+    "logger",
+    protocol.BALLOT_REQUEST_FILTER,
+    actor="answer_ballots",
+    gave_up="ballot_gave_up",
+    name="ballots",
+)
+
 #: Every route, in the order provisioning makes them and the bridge re-makes them: the
-#: subscriptions our own services feed first, the one the machines feed last (see
-#: ``bridge.service.Bridge.recreate``).
-ROUTES: tuple[Route, ...] = (RECORDER, LOGGER)
-#: The worker roles, one per route.
-SERVICES: tuple[str, ...] = tuple(route.service for route in ROUTES)
+#: subscriptions our own services feed first, the votes the machines send last (see
+#: ``bridge.service.Bridge.recreate``; a ballot request lost meanwhile only leaves its
+#: machine voting as it would on an undeclared election).
+ROUTES: tuple[Route, ...] = (RECORDER, BALLOTS, LOGGER)
+#: The worker roles, each once, in the table's order.
+SERVICES: tuple[str, ...] = tuple(dict.fromkeys(route.service for route in ROUTES))
 
 
 def route_for(service: str) -> Route:
-    """The route of ``service`` (``logger`` or ``recorder``)."""
+    """The route of ``service`` (``logger`` or ``recorder``) whose subscription is the
+    role's own (``<ns>-<service>``); its queue is the role's."""
     for route in ROUTES:
-        if route.service == service:
+        if route.service == service and not route.name:
             return route
     raise InvalidInput(f"no service {service!r}: one of {', '.join(SERVICES)}")

@@ -55,8 +55,9 @@ def _delete_queues(settings: Settings) -> None:
     connection = pika.BlockingConnection(parameters)
     try:
         channel = connection.channel()
-        for route in ROUTES:
+        # Routes of one role share its queue: each queue once.
+        for queue in dict.fromkeys(route.queue(settings.namespace) for route in ROUTES):
             for suffix in QUEUE_SUFFIXES:
-                channel.queue_delete(route.queue(settings.namespace) + suffix)
+                channel.queue_delete(queue + suffix)
     finally:
         connection.close()

@@ -8,11 +8,13 @@ command line (``election.cli.machine``) only reads the arguments and opens the m
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import sys
 import threading
 from dataclasses import dataclass
 
+from election.domain.ballot import ShownBallot, choice_label
 from election.domain.outcomes import Outcome, summarize
 from election.machine.voting import TopicMissing, VotingMachine
 
@@ -24,7 +26,12 @@ Result = tuple[Outcome, float | None]
 class VotePlan:
     """Which votes a run sends: ``votes`` of them (``None``: until stopped), voters drawn
     from 1..``voters`` (so repeats happen), choices from 0..``choices``-1, ``interval_s``
-    apart, each waiting up to ``timeout_s`` for its answer; ``seed`` repeats a run."""
+    apart, each waiting up to ``timeout_s`` for its answer; ``seed`` repeats a run.
+
+    ``ballot`` is the declared ballot of an open election: then the choices drawn are the
+    ballot's (``0..n-1``, whatever ``choices`` says), its title and names are printed
+    first and each line names its choice. ``None``: an undeclared election (or no answer),
+    voted on as before."""
 
     votes: int | None
     voters: int
@@ -32,6 +39,18 @@ class VotePlan:
     timeout_s: float
     interval_s: float
     seed: int | None = None
+    ballot: ShownBallot | None = None
+
+    def on_ballot(self, ballot: ShownBallot | None) -> VotePlan:
+        """This plan for the ``ballot`` the machine got (``None``: no answer in time)."""
+        if ballot is None or not ballot.declared:
+            return self
+        return dataclasses.replace(self, choices=len(ballot.choices), ballot=ballot)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The choice names of the ballot; none for an undeclared election."""
+        return () if self.ballot is None else self.ballot.choices
 
 
 def run_machine(machine: VotingMachine, plan: VotePlan, stop: threading.Event) -> bool:
@@ -42,6 +61,8 @@ def run_machine(machine: VotingMachine, plan: VotePlan, stop: threading.Event) -
     said in one line on standard error (before the summary), not reported as a time-out.
     """
     results: list[Result] = []
+    if plan.ballot is not None:
+        print(plan.ballot.header(), flush=True)
     print(
         f"machine {machine.machine_id} voting in election {machine.election_id} (Ctrl-C to stop)",
         flush=True,
@@ -72,7 +93,8 @@ def _send_votes(
         )
         sent += 1
         results.append((cast.outcome, cast.latency))
-        print(f"{cast.uuid}  choice {cast.choice}  {cast.outcome}", flush=True)
+        label = choice_label(cast.choice, plan.names)
+        print(f"{cast.uuid}  choice {label}  {cast.outcome}", flush=True)
 
 
 def _print_summary(machine_id: str, results: list[Result]) -> None:

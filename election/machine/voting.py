@@ -8,7 +8,8 @@ made and re-made, and the publish of each vote); what it waits for is in
 Each machine reads the ``result`` messages meant for it through a subscription of its
 own, filtered on its machine ID, created when it starts and deleted when it stops. Two
 machines with the same ID each have their own subscription, so both see every answer for
-that ID; each resolves only the ballots it is waiting for.
+that ID; each resolves only the ballots it is waiting for. Before it votes, it asks for
+its election's ballot on a second subscription of its own (``election.machine.ballot``).
 
 A running machine heals itself: if its subscription disappears (deleted by hand, or lost
 when the emulator restarted) it creates it again, the same way, and goes on listening.
@@ -26,6 +27,7 @@ import time
 import uuid as uuidlib
 from collections.abc import Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
+from threading import Event
 
 import structlog
 from google.api_core import exceptions as api_exceptions
@@ -33,10 +35,12 @@ from google.protobuf import duration_pb2
 
 from config import Settings
 from election.domain import protocol
+from election.domain.ballot import ShownBallot
 from election.domain.errors import Unavailable
 from election.domain.filters import parse_filter
 from election.domain.outcomes import TIMED_OUT, Outcome, outcome_of
 from election.domain.votes import wire_id
+from election.machine.ballot import BallotFetch
 from election.machine.board import AnswerBoard, Cast
 from election.pubsub.client import (
     CALL_TIMEOUT,
@@ -57,15 +61,16 @@ ACK_DEADLINE_S = 10
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~+-]")
 
 
-def answer_subscription_name(namespace: str, machine_id: str) -> str:
-    """A fresh name for a machine's answer subscription in ``namespace``.
+def answer_subscription_name(namespace: str, machine_id: str, kind: str = "machine") -> str:
+    """A fresh name for a machine's answer subscription in ``namespace`` (``kind``
+    ``"ballot"``: for its ballot).
 
     The machine ID is kept as far as a Pub/Sub name allows (other characters become
     ``_``, at most 100 of them), and a random suffix gives each machine started with the
     same ID a subscription of its own.
     """
     safe_id = _NAME_UNSAFE.sub("_", machine_id)[:100]
-    return f"{namespace}-machine-{safe_id}-{secrets.token_hex(4)}"
+    return f"{namespace}-{kind}-{safe_id}-{secrets.token_hex(4)}"
 
 
 class TopicMissing(Unavailable):
@@ -98,6 +103,7 @@ class VotingMachine:
         #: Answers that came after their ballot timed out, by UUID.
         self.late: dict[str, Outcome] = {}
         self._subscriber: FilteredSubscriber | None = None
+        self._ballot: BallotFetch | None = None
 
     def __enter__(self) -> VotingMachine:
         self.open()
@@ -122,13 +128,36 @@ class VotingMachine:
         )
         self._subscriber.start()
 
+    def fetch_ballot(
+        self, timeout: float, setup_timeout: float = CALL_TIMEOUT, stop: Event | None = None
+    ) -> ShownBallot | None:
+        """Ask for the election's ballot on a subscription of its own and wait up to
+        ``timeout`` seconds: the ballot, or ``None`` (``election.machine.ballot``)."""
+        name = answer_subscription_name(self.settings.namespace, self.machine_id, "ballot")
+        self._ballot = BallotFetch(
+            self.client,
+            self._create_subscription,
+            self.publisher,
+            subscription_path(self.settings, name),
+            self.machine_id,
+            self.election_id,
+        )
+        return self._ballot.fetch(timeout, setup_timeout, stop)
+
     def _subscribe(self, timeout: float) -> None:
         """Create the answer subscription (``timeout`` bounds it, retries included)."""
+        self._create_subscription(
+            self.subscription, protocol.machine_filter(self.machine_id), timeout
+        )
+
+    def _create_subscription(self, name: str, filter_text: str, timeout: float) -> None:
+        """Create a subscription of this machine's (``timeout`` bounds it, retries
+        included): it expires when unused, and keeps messages ten minutes at most."""
         self.client.create_subscription(
             request={
-                "name": self.subscription,
+                "name": name,
                 "topic": topic_path(self.settings),
-                "filter": protocol.machine_filter(self.machine_id),
+                "filter": filter_text,
                 "ack_deadline_seconds": ACK_DEADLINE_S,
                 "expiration_policy": {"ttl": duration_pb2.Duration(seconds=SUBSCRIPTION_TTL_S)},
                 "message_retention_duration": duration_pb2.Duration(seconds=600),
@@ -152,7 +181,9 @@ class VotingMachine:
         return True
 
     def close(self) -> None:
-        """Stop listening and delete the answer subscription."""
+        """Stop listening and delete the answer subscription (and the ballot's)."""
+        if self._ballot is not None:
+            self._ballot.close()
         if self._subscriber is not None:
             self._subscriber.stop(timeout=10)
             self._subscriber = None

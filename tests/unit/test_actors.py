@@ -21,11 +21,12 @@ import pytest
 from dramatiq.brokers.stub import StubBroker
 
 from actors import logger, recorder
+from actors import service as service_module
 from actors.broker import DEAD_MESSAGE_TTL_MS, build_broker, middleware
 from actors.service import ServiceActors, declare_service
 from config import load_settings
 from election.domain.protocol import OutgoingMessage, result_message
-from election.domain.routes import LOGGER, RECORDER, Route
+from election.domain.routes import BALLOTS, LOGGER, RECORDER, Route
 
 MAX_RETRIES = 2
 EMULATOR = {"PUBSUB_EMULATOR_HOST": "127.0.0.1:1"}
@@ -178,15 +179,40 @@ def test_a_batch_whose_retries_ran_out_is_split_by_the_give_up_actor(
 
 
 def test_the_declared_actors_are_named_and_queued_by_the_route_table() -> None:
-    for declare, route in ((logger.declare, LOGGER), (recorder.declare, RECORDER)):
+    for declare, routes in ((logger.declare, (LOGGER, BALLOTS)), (recorder.declare, (RECORDER,))):
         stub = StubBroker(middleware=middleware(SETTINGS))
         declared = declare(stub, SETTINGS)
-        queue = route.queue(SETTINGS.namespace)
-        assert set(stub.actors) == {route.actor, route.gave_up}
-        assert (declared.work.actor_name, declared.work.queue_name) == (route.actor, queue)
-        assert declared.work.options["on_retry_exhausted"] == route.gave_up
-        assert (declared.gave_up.actor_name, declared.gave_up.queue_name) == (route.gave_up, queue)
-        assert declared.gave_up.options["retry_when"](10_000, ValueError()) is True
+        assert set(stub.actors) == {name for r in routes for name in (r.actor, r.gave_up)}
+        assert len(declared) == len(routes)
+        for route, each in zip(routes, declared, strict=True):
+            queue = route.queue(SETTINGS.namespace)
+            assert (each.work.actor_name, each.work.queue_name) == (route.actor, queue)
+            assert each.work.options["on_retry_exhausted"] == route.gave_up
+            assert (each.gave_up.actor_name, each.gave_up.queue_name) == (route.gave_up, queue)
+            assert each.gave_up.options["retry_when"](10_000, ValueError()) is True
+
+
+def test_the_services_of_one_role_share_one_set_of_clients_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[object] = []
+
+    def clients(settings: Any) -> tuple[object, object, object]:
+        made = (object(), object(), object())
+        built.append(made)
+        return made
+
+    monkeypatch.setattr(service_module, "own_clients", clients)
+    seen: list[tuple[object, ...]] = []
+
+    def factory(settings: Any, *given: object) -> FakeWorker:
+        seen.append(given)
+        return FakeWorker()
+
+    declare = service_module.declaring_role((LOGGER, factory), (BALLOTS, factory))
+    votes, ballots = declare(StubBroker(middleware=middleware(SETTINGS)), SETTINGS)
+    votes.worker.get(), ballots.worker.get()
+    assert len(built) == 1 and seen == [built[0], built[0]]
 
 
 class FakeChannel:
@@ -243,5 +269,12 @@ def test_the_worker_entry_point_declares_the_actors_of_its_role_on_the_global_br
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(sorted([RECORDER.actor, RECORDER.gave_up]))
+    both = python(
+        "import actors.entry as entry\nprint(sorted(entry.broker.actors))\n",
+        ELECTION_WORKER_ROLE="logger",
+    )
+    assert both.returncode == 0, both.stderr
+    names = [LOGGER.actor, LOGGER.gave_up, BALLOTS.actor, BALLOTS.gave_up]
+    assert both.stdout.strip() == str(sorted(names))
     unnamed = python("import actors.entry")
     assert unnamed.returncode != 0 and "ELECTION_WORKER_ROLE" in unnamed.stderr
