@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 from honcho.environ import parse_procfile
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 #: A log line each kind of process writes once it is ready.
 READY = {
