@@ -8,6 +8,8 @@ nothing: :func:`build_broker` makes a broker, and whoever runs the actors sets i
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 import dramatiq
@@ -92,6 +94,14 @@ class _RabbitmqBroker(RabbitmqBroker):
         )
 
 
+def rabbitmq_dead_message_ttl_ms(environ: Mapping[str, str] = os.environ) -> int:
+    """The dead-letter TTL of RabbitMQ queues: Dramatiq's own ``dramatiq_dead_message_ttl``
+    where an operator set it (queues declared with it must keep it: RabbitMQ refuses to
+    declare a queue again with another TTL), else :data:`DEAD_MESSAGE_TTL_MS`."""
+    given = environ.get("dramatiq_dead_message_ttl", "").strip()
+    return int(given) if given.isdigit() else DEAD_MESSAGE_TTL_MS
+
+
 def build_broker(settings: Settings) -> dramatiq.Broker:
     """A broker for ``settings.broker_url``."""
     if settings.broker_kind == "rabbitmq":
@@ -99,7 +109,7 @@ def build_broker(settings: Settings) -> dramatiq.Broker:
             url=settings.broker_url,
             confirm_delivery=True,
             middleware=middleware(settings),
-            dead_message_ttl=DEAD_MESSAGE_TTL_MS,
+            dead_message_ttl=rabbitmq_dead_message_ttl_ms(),
         )
         params = broker.parameters if isinstance(broker.parameters, list) else [broker.parameters]
         for each in params:

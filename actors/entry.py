@@ -1,4 +1,5 @@
-"""The Dramatiq worker's entry point: ``python -m dramatiq actors.entry:broker``.
+"""The Dramatiq worker's entry point: ``actors.entry:broker``, the broker argument that
+``election worker`` gives Dramatiq's command line (through ``actors.dramatiq_cli``).
 
 This is the one module whose import configures anything, and that is all it is for
 (``actors.worker`` runs it; nothing else imports it): importing it reads the settings

@@ -16,7 +16,9 @@ from pathlib import Path
 import psutil
 from honcho.environ import parse_procfile
 
-ROOT = Path(__file__).resolve().parents[2]
+from election.domain.errors import ProcessFailed
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: A log line each kind of process writes once it is ready.
 READY = {
@@ -64,9 +66,9 @@ class Fleet:
             needle = READY[kind.split(":")[0]]
             while needle not in log.read_text(errors="replace"):
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{kind} exited: {log.read_text(errors='replace')[-2000:]}")
+                    raise ProcessFailed(f"{kind} exited: {log.read_text(errors='replace')[-2000:]}")
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind} not ready after {timeout:.0f} s; see {log}")
+                    raise ProcessFailed(f"{kind} not ready after {timeout:.0f} s; see {log}")
                 time.sleep(0.1)
 
     def pids(self) -> dict[str, list[int]]:

@@ -30,6 +30,7 @@ from bench.relay import relay_filter, relay_subscription
 from bench.summary import FLOOR_KIND, is_floor
 from bench.warmup import warm_emulator
 from config import Settings
+from election.domain.errors import ProcessFailed
 from election.local.cleanup import drop_namespace
 from election.local.emulator import Emulator, free_port, is_listening
 from election.ops.provision import SubscriptionSpec, ensure_subscription, ensure_topic
@@ -270,7 +271,7 @@ def _system(
     fleet.start("release", commands["release"])
     fleet.processes[0][1].wait(120)
     if fleet.processes[0][1].returncode != 0:
-        raise RuntimeError(f"provision failed: {fleet.processes[0][2].read_text()[-2000:]}")
+        raise ProcessFailed(f"provision failed: {fleet.processes[0][2].read_text()[-2000:]}")
     fleet.processes = []
     fleet.start("bridge", commands["bridge"])
     for kind in ("logger", "recorder"):

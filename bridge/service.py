@@ -74,12 +74,10 @@ class Bridge:
         self.routes = [Route.of(entry, settings.namespace, broker, self.answer) for entry in table]
         self.stopped = threading.Event()
         provisioned = {spec.name: spec for spec in service_subscriptions(settings)}
-        #: The provisioned subscriptions the bridge pulls: what :meth:`recreate` makes.
-        self.specs = [
-            provisioned[route.subscription]
-            for route in self.routes
-            if route.subscription in provisioned
-        ]
+        pulled = {route.subscription for route in self.routes}
+        #: The provisioned subscriptions the bridge pulls, in the order :meth:`recreate`
+        #: makes them (``election.domain.routes.creation_order``).
+        self.specs = [spec for spec in provisioned.values() if spec.name in pulled]
         self._recreating = threading.Lock()
         self.subscribers = [
             FilteredSubscriber(
@@ -111,8 +109,8 @@ class Bridge:
         to that subscription. The subscriptions fed by our own services come first: a
         ``record vote`` lost so leaves its voter claimed with no ballot, while a ``submit
         vote`` lost so was never claimed (its machine times out, the voter may vote
-        again). The logger's subscription is made last."""
-        specs = self.specs  # the route table's order: the logger's subscription last
+        again). The subscriptions machines feed are made last."""
+        specs = self.specs
         done: list[str] = []
         with self._recreating:
             for spec in specs:
@@ -163,6 +161,12 @@ def serve(settings: Settings, broker: dramatiq.Broker, stop: threading.Event) ->
     """
     bridge = Bridge(settings, broker)
     bridge.start()
+    run(bridge, stop)
+
+
+def run(bridge: Bridge, stop: threading.Event) -> None:
+    """Pull with a started ``bridge`` until ``stop`` is set, then stop it; as
+    :func:`serve` does after the start."""
     try:
         bridge.run_until(stop)
     except BridgeFailed as exc:

@@ -26,9 +26,8 @@ _LEVELS = {
 
 #: Library loggers kept at WARNING unless LOG_LEVEL is DEBUG, for what they say at INFO:
 #: pika, about six lines per RabbitMQ connection opened or closed (every worker process
-#: and every enqueueing process opens some); google.api_core.bidi, a line each time a
-#: streaming pull re-opens its stream, which Pub/Sub makes it do routinely.
-CHATTY_LOGGERS = ("pika", "google.api_core.bidi")
+#: and every enqueueing process opens some).
+CHATTY_LOGGERS = ("pika",)
 
 #: Standard-library records below this never pass, whatever LOG_LEVEL says: libraries'
 #: DEBUG lines are wire detail, and peewee's carry every SQL statement with its parameters

@@ -94,14 +94,17 @@ def run_bridge(settings: Settings, args: argparse.Namespace) -> int:
     preflight.check_subscriptions(settings)
 
     from actors.broker import build_broker
-    from bridge.service import BridgeFailed, serve
+    from bridge.service import Bridge, BridgeFailed, run
 
     configure_from_settings(settings, process="bridge")
     stop = threading.Event()
     on_stop_signals(stop.set)
+    bridge = Bridge(settings, build_broker(settings))
+    # Only the start is worded as "cannot reach": a failure later is the bridge's own.
+    reachable(bridge.start, settings)
     try:
-        reachable(lambda: serve(settings, build_broker(settings), stop), settings)
-    except BridgeFailed:  # serve logged why
+        run(bridge, stop)
+    except BridgeFailed:  # run logged why
         return RET_ERROR
     return RET_OK
 

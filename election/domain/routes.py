@@ -34,6 +34,9 @@ class Route:
     actor: str
     gave_up: str
     name: str = ""
+    #: Whether voting machines publish what it selects (rather than our own services):
+    #: such subscriptions are (re-)created last (see :func:`creation_order`).
+    fed_by_machines: bool = False
 
     def subscription(self, namespace: str) -> str:
         """The subscription's name in ``namespace``."""
@@ -45,7 +48,13 @@ class Route:
 
 
 #: The voting logger: dedups ``submit vote`` messages.
-LOGGER = Route("logger", protocol.LOGGER_FILTER, actor="dedup_votes", gave_up="dedup_gave_up")
+LOGGER = Route(
+    "logger",
+    protocol.LOGGER_FILTER,
+    actor="dedup_votes",
+    gave_up="dedup_gave_up",
+    fed_by_machines=True,
+)
 #: The voting record service: stores ``record vote`` messages.
 RECORDER = Route(
     "recorder", protocol.RECORDER_FILTER, actor="record_votes", gave_up="record_gave_up"
@@ -59,15 +68,23 @@ BALLOTS = Route(
     actor="answer_ballots",
     gave_up="ballot_gave_up",
     name="ballots",
+    fed_by_machines=True,
 )
 
-#: Every route, in the order provisioning makes them and the bridge re-makes them: the
-#: subscriptions our own services feed first, the votes the machines send last (see
-#: ``bridge.service.Bridge.recreate``; a ballot request lost meanwhile only leaves its
-#: machine voting as it would on an undeclared election).
+#: Every route (made in :func:`creation_order`; a ballot request lost while the
+#: subscriptions are re-made only leaves its machine voting as on an undeclared election).
 ROUTES: tuple[Route, ...] = (RECORDER, BALLOTS, LOGGER)
 #: The worker roles, each once, in the table's order.
 SERVICES: tuple[str, ...] = tuple(dict.fromkeys(route.service for route in ROUTES))
+
+
+def creation_order(table: tuple[Route, ...] = ROUTES) -> list[Route]:
+    """The routes in the order their subscriptions are made (by provisioning, and again
+    by the bridge after an emulator restart): those our own services feed first, those
+    the machines feed last. Between a topic's creation and a subscription's, what is
+    published is lost to it: a lost ``record vote`` leaves a voter claimed with no
+    ballot, while a lost ``submit vote`` was never claimed (its machine times out)."""
+    return sorted(table, key=lambda route: route.fed_by_machines)
 
 
 def route_for(service: str) -> Route:

@@ -17,7 +17,7 @@ from google.protobuf import duration_pb2
 from config import Settings
 from election.domain.errors import OperatorDecision
 from election.domain.filters import parse_filter
-from election.domain.routes import ROUTES
+from election.domain.routes import creation_order
 from election.pubsub.client import CALL_TIMEOUT, admin_retry, subscription_path, topic_path
 from election.storage.models import create_schema
 
@@ -44,7 +44,9 @@ class SubscriptionSpec:
 def service_subscriptions(settings: Settings) -> list[SubscriptionSpec]:
     """The route table's subscriptions (``election.domain.routes``), named for
     ``settings.namespace``, in the table's order."""
-    return [SubscriptionSpec(r.subscription(settings.namespace), r.filter) for r in ROUTES]
+    return [
+        SubscriptionSpec(r.subscription(settings.namespace), r.filter) for r in creation_order()
+    ]
 
 
 def provision(

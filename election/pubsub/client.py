@@ -17,7 +17,7 @@ too large).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.api_core import exceptions as api_exceptions
@@ -38,6 +38,8 @@ MAX_MESSAGE_BYTES = 10 * 1000 * 1000
 #: Largest response a channel made here accepts: a pull carrying three of the largest
 #: messages still fits (a larger pull falls back to one message at a time).
 MAX_RECEIVE_BYTES = 32 * 1024 * 1024
+T = TypeVar("T")
+
 #: gRPC options of every channel made here.
 CHANNEL_OPTIONS: tuple[tuple[str, int], ...] = (
     ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
@@ -74,22 +76,24 @@ def with_channel_options(create: Callable[..., grpc.Channel]) -> Callable[..., g
     return create_with_options
 
 
-def publisher_client(settings: Settings) -> pubsub_v1.PublisherClient:
-    """A publisher client for the configured Pub/Sub (emulator or cloud)."""
+def _transport(settings: Settings, transport: type[T]) -> T:
+    """A gRPC transport for the configured Pub/Sub: a plain channel to the emulator, or
+    the transport's own (credentials, TLS) with :data:`CHANNEL_OPTIONS` added."""
     if settings.emulator_host:
         channel = grpc.insecure_channel(settings.emulator_host, options=CHANNEL_OPTIONS)
-        return pubsub_v1.PublisherClient(transport=PublisherGrpcTransport(channel=channel))
-    create = with_channel_options(PublisherGrpcTransport.create_channel)
-    return pubsub_v1.PublisherClient(transport=PublisherGrpcTransport(channel=create))
+        return transport(channel=channel)  # type: ignore[call-arg]
+    create = with_channel_options(transport.create_channel)  # type: ignore[attr-defined]
+    return transport(channel=create)  # type: ignore[call-arg]
+
+
+def publisher_client(settings: Settings) -> pubsub_v1.PublisherClient:
+    """A publisher client for the configured Pub/Sub (emulator or cloud)."""
+    return pubsub_v1.PublisherClient(transport=_transport(settings, PublisherGrpcTransport))
 
 
 def subscriber_client(settings: Settings) -> pubsub_v1.SubscriberClient:
     """A subscriber client for the configured Pub/Sub (emulator or cloud)."""
-    if settings.emulator_host:
-        channel = grpc.insecure_channel(settings.emulator_host, options=CHANNEL_OPTIONS)
-        return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=channel))
-    create = with_channel_options(SubscriberGrpcTransport.create_channel)
-    return pubsub_v1.SubscriberClient(transport=SubscriberGrpcTransport(channel=create))
+    return pubsub_v1.SubscriberClient(transport=_transport(settings, SubscriberGrpcTransport))
 
 
 def topic_path(settings: Settings) -> str:

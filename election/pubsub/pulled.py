@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 
 class PulledMessage:
     """One received message; the handler must call :meth:`ack` or :meth:`nack`.
@@ -57,11 +61,17 @@ Handler = Callable[[list[PulledMessage]], None]
 def one_by_one(handle: Callable[[PulledMessage], None]) -> Handler:
     """A :data:`Handler` that hands the messages of a pull to ``handle`` one after
     another, for owners whose work is per message (answers, test collectors). Should
-    ``handle`` raise, the messages it has not settled yet are nacked (see
-    :class:`FilteredSubscriber`)."""
+    ``handle`` raise on one, that one is nacked (Pub/Sub redelivers it) with one log line,
+    and the others go on, as if each had been pulled alone."""
 
     def each(messages: list[PulledMessage]) -> None:
         for message in messages:
-            handle(message)
+            try:
+                handle(message)
+            except Exception as exc:  # one message's failure must not hold up the others
+                log.warning(
+                    "message.handler_failed", message_id=message.message_id, error=repr(exc)
+                )
+                message.nack()
 
     return each

@@ -47,12 +47,25 @@ def test_a_single_match_is_a_list_of_one_and_no_match_calls_nothing(
 def test_a_handler_that_raises_gets_what_it_left_unsettled_nacked(
     client: pubsub_v1.SubscriberClient,
 ) -> None:
+    def handle(messages: list[PulledMessage]) -> None:
+        messages[0].ack()
+        raise RuntimeError("handler broke")
+
+    messages = pulled(3)
+    subscriber(client, handle)._deliver(messages)
+
+    assert [m.acked for m in messages] == [True, False, False]
+
+
+def test_one_message_that_fails_its_handler_is_nacked_and_the_others_go_on(
+    client: pubsub_v1.SubscriberClient,
+) -> None:
     def handle(message: PulledMessage) -> None:
+        message.ack()
         if message.message_id == "m1":
             raise RuntimeError("handler broke")
-        message.ack()
 
     messages = pulled(3)
     subscriber(client, one_by_one(handle))._deliver(messages)
 
-    assert [m.acked for m in messages] == [True, False, False]
+    assert [m.acked for m in messages] == [True, False, True]
