@@ -4,7 +4,9 @@ This is the one module whose import configures anything, and that is all it is f
 (``actors.worker`` runs it; nothing else imports it): importing it reads the settings
 from the environment, builds the broker (``actors.broker``), makes it Dramatiq's global
 broker, and declares on it the actors of the role ``ELECTION_WORKER_ROLE`` names
-(``logger`` or ``recorder``). Dramatiq imports it again in each worker process it forks.
+(``logger`` or ``recorder``), whose worker each process builds when it boots and closes
+when it stops (``actors.process.WorkerLifecycle``). Dramatiq imports it again in each
+worker process it forks.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import dramatiq
 
 from actors import logger, recorder
 from actors.broker import build_broker
+from actors.process import WorkerLifecycle
 from actors.service import Declare, ServiceActors
 from actors.worker import ROLE_VARIABLE
 from config import load_settings
@@ -31,3 +34,4 @@ settings = load_settings()
 broker = build_broker(settings)
 dramatiq.set_broker(broker)
 actors: ServiceActors = DECLARE[role](broker, settings)
+broker.add_middleware(WorkerLifecycle(actors.worker))

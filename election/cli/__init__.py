@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from config import load_settings
 from election.cli import (
     bench,
+    closing,
     dead_letters,
     dedup_store,
     keys,
@@ -38,6 +39,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     records.add_parser,  # check, mix
     dedup_store.add_parser,
     bench.add_parser,  # bench, bench-relay
+    closing.add_parser,  # close
     tally.add_parser,
 )
 

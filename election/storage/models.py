@@ -131,11 +131,12 @@ class SealedResult(peewee.Model):
 MODELS: list[type[peewee.Model]] = [Ballot, DedupStore, Election, RollEntry, SealedResult]
 
 #: A sealed result never changes: PostgreSQL itself refuses to update or delete one.
+#: (``%%``: the driver formats the statement, even without parameters.)
 _SEAL_GUARD = """
 CREATE OR REPLACE FUNCTION "{schema}".sealed_results_are_final() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  RAISE EXCEPTION 'the sealed result of election % cannot change', OLD.election_id;
+  RAISE EXCEPTION 'the sealed result of election %% cannot change', OLD.election_id;
 END $$;
 DROP TRIGGER IF EXISTS sealed_results_final ON "{schema}".sealed_results;
 CREATE TRIGGER sealed_results_final BEFORE UPDATE OR DELETE ON "{schema}".sealed_results
