@@ -156,15 +156,21 @@ class BallotTable:
         return moved
 
     def _run(self, call: Callable[[], T]) -> T:
-        # Each worker thread keeps its own connection between messages (checking one out
-        # of the pool per message cost a fifth of the recorder's CPU); a connection that
-        # failed is closed, so the retry opens a fresh one.
-        self.database.connect(reuse_if_open=True)
-        try:
-            return call()
-        except (peewee.OperationalError, peewee.InterfaceError):
-            self.database.close()
-            raise
+        return on_thread_connection(self.database, call)
+
+
+def on_thread_connection(database: peewee.Database, call: Callable[[], T]) -> T:
+    """``call`` on the calling thread's own connection, kept open for its next call.
+
+    Each worker thread keeps its own connection between messages (checking one out of the
+    pool per message cost a fifth of the recorder's CPU); a connection that failed is
+    closed, so the retry opens a fresh one."""
+    database.connect(reuse_if_open=True)
+    try:
+        return call()
+    except (peewee.OperationalError, peewee.InterfaceError):
+        database.close()
+        raise
 
 
 def _rows(query: Any) -> list[tuple[Any, ...]]:

@@ -149,15 +149,8 @@ class VoteLogger:
         token = self.secrets.voter_token(ballot.election_id, ballot.voter_id)
         refusal = admit(view, self.undeclared, ballot.choice, token)
         if refusal is not None:
-            outbox.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, refusal))
-            log.info(
-                "vote.refused",
-                reason=refusal,
-                election_id=ballot.election_id,
-                machine_id=ballot.machine_id,
-                uuid=ballot.uuid,
-                message_id=message_id,
-            )
+            refused = InvalidVote(refusal, machine_id=ballot.machine_id, uuid=ballot.uuid)
+            reject(outbox, refused, message_id, stage="logger")
             return None
         tag = self.secrets.ballot_tag(ballot.election_id, token, ballot.uuid)
         return _Vote(ballot, token, tag, message_id)

@@ -12,7 +12,7 @@ Each logger process keeps its own book (built after Dramatiq's fork, with the wo
   :data:`REFRESH_S` seconds (a process that missed an event, or started while it flew).
 
 The longest time from ``election open`` returning to the first vote being accepted is
-the event's delivery plus one read (about 0.1 s on the emulator, which answers a waiting
+the event's delivery plus one read (measured about 50 ms on the emulator, which answers a waiting
 pull within its 50 ms polling cycle), and never more than :data:`REFRESH_S` plus one read,
 even if the event is lost: after that, the first vote refused as "not open yet" makes
 the book read PostgreSQL again. ``tests/e2e/test_elections.py`` measures it.
@@ -37,6 +37,7 @@ from typing import Protocol, TypeVar
 import peewee
 import structlog
 
+from actors.ballots import on_thread_connection
 from election.domain.ballot_rules import ElectionView
 from election.domain.lifecycle import State, next_change
 from election.storage.elections import ElectionRecord, ElectionRegistry
@@ -77,12 +78,7 @@ class RegistrySource:
 
     def run(self, call: Callable[[], T]) -> T:
         """``call`` on this thread's connection."""
-        self.database.connect(reuse_if_open=True)
-        try:
-            return call()
-        except (peewee.OperationalError, peewee.InterfaceError):
-            self.database.close()
-            raise
+        return on_thread_connection(self.database, call)
 
 
 @dataclass(frozen=True)

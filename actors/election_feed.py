@@ -24,7 +24,6 @@ import time
 import structlog
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
-from google.protobuf import duration_pb2
 
 from actors.election_book import ElectionBook
 from config import Settings
@@ -35,6 +34,7 @@ from election.domain.signing import BadSignature, Verifier, now_ms
 from election.pubsub.client import (
     CALL_TIMEOUT,
     admin_retry,
+    create_own_subscription,
     subscriber_client,
     subscription_path,
     topic_path,
@@ -43,9 +43,6 @@ from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, Recrea
 
 log = structlog.get_logger(__name__)
 
-#: As a voting machine's: Pub/Sub's shortest expiration, and a short ack deadline.
-SUBSCRIPTION_TTL_S = 24 * 3600
-ACK_DEADLINE_S = 10
 #: One pulling thread, large pulls: on the emulator most of what it pulls is dropped.
 PULL_THREADS = 1
 PULL_BATCH = 500
@@ -132,17 +129,8 @@ class ElectionFeed:
         )
 
     def _subscribe(self, timeout: float) -> None:
-        self.client.create_subscription(
-            request={
-                "name": self.subscription,
-                "topic": topic_path(self.settings),
-                "filter": ELECTIONS.filter,
-                "ack_deadline_seconds": ACK_DEADLINE_S,
-                "expiration_policy": {"ttl": duration_pb2.Duration(seconds=SUBSCRIPTION_TTL_S)},
-                "message_retention_duration": duration_pb2.Duration(seconds=600),
-            },
-            timeout=timeout,
-            retry=admin_retry(timeout),
+        create_own_subscription(
+            self.client, self.settings, self.subscription, ELECTIONS.filter, timeout
         )
 
     def _resubscribe(self) -> bool:

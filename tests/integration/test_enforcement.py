@@ -11,14 +11,16 @@ from playhouse.pool import PooledPostgresqlDatabase
 
 from actors.ballot_book import BallotBook, registry_reader
 from actors.election_book import ElectionBook, RegistrySource
+from actors.recording import REFUSED, sealed_reason
 from election.domain import protocol
 from election.domain.ballot_rules import Undeclared
 from election.domain.manifest import load_definition
 from election.domain.secrecy import VoterSecrets
+from election.domain.signing import BALLOT_REF
 from election.storage.close_barrier import close_now
 from election.storage.elections import ElectionRegistry
 from tests.integration.conftest import Services
-from tests.integration.test_integrity import record_of, recorded
+from tests.integration.test_integrity import give_up, record_of, recorded
 
 SUCCESSFUL = protocol.RESULT_SUCCESSFUL
 
@@ -41,6 +43,16 @@ def declare(
     registry = ElectionRegistry(database)
     with database.connection_context():
         registry.create(definition)
+    return registry
+
+
+def opened(
+    database: PooledPostgresqlDatabase, secrets: VoterSecrets, election_id: str
+) -> ElectionRegistry:
+    """Create and open an election of three choices."""
+    registry = declare(database, secrets, election_id)
+    with database.connection_context():
+        registry.open(election_id)
     return registry
 
 
@@ -107,9 +119,7 @@ def test_undeclared_elections_follow_the_policy(services: Services, book: Electi
 def test_the_barrier_refuses_what_a_late_book_lets_through(
     services: Services, database: PooledPostgresqlDatabase, book: ElectionBook
 ) -> None:
-    registry = declare(database, services.secrets, "42")
-    with database.connection_context():
-        registry.open("42")
+    opened(database, services.secrets, "42")
     assert services.vote(1, uuid(), election=42) == SUCCESSFUL
     book.refresh_s = 3600.0  # this book will not hear of the close
     close_now(services.claims.client, services.namespace, "42")
@@ -120,9 +130,7 @@ def test_the_barrier_refuses_what_a_late_book_lets_through(
 def test_nothing_of_a_sealed_election_is_stored_and_a_stored_copy_is_still_successful(
     services: Services, database: PooledPostgresqlDatabase, book: ElectionBook
 ) -> None:
-    registry = declare(database, services.secrets, "42")
-    with database.connection_context():
-        registry.open("42")
+    registry = opened(database, services.secrets, "42")
     stored = services.submit(1, uuid(), election=42)
     late = record_of(services.submit(2, uuid(), election=42))  # on its way at the seal
     services.store(stored)
@@ -137,3 +145,24 @@ def test_nothing_of_a_sealed_election_is_stored_and_a_stored_copy_is_still_succe
     (again,) = services.store([record_of(stored)])
     assert again.body["result"] == SUCCESSFUL
     assert recorded(database) == 1
+
+
+def test_a_dead_letter_replay_after_the_seal_changes_nothing(
+    services: Services, database: PooledPostgresqlDatabase, book: ElectionBook
+) -> None:
+    registry = opened(database, services.secrets, "42")
+    record = record_of(services.submit(1, uuid(), election=42))
+    give_up(services, record, "a trigger said no")  # a tombstone and a dead letter
+    with database.connection_context():
+        registry.close("42")
+        assert registry.seal("42").total == 0
+    outbox: list[protocol.OutgoingMessage] = []
+    (outcome,) = services.recorder.handle_many(
+        [(record.data(), dict(record.attributes), "replay-1")], outbox, replay=True
+    )
+    assert outcome == f"{REFUSED}: {sealed_reason('42')}"
+    assert recorded(database) == 0
+    ref = bytes.fromhex(record.attributes[BALLOT_REF])
+    assert services.ballots.restore(ref, 1) is False  # the table refuses it too
+    with database.connection_context():
+        assert registry.sealed("42") == registry.seal("42")
