@@ -100,6 +100,21 @@ def compare(
     return report
 
 
+def claim_views(election_id: str, claims: VoterClaims, secrets: VoterSecrets) -> list[ClaimView]:
+    """Every claim of ``election_id`` in Redis, with the reference of the ballot it holds."""
+    return [
+        ClaimView(token, secrets.ballot_ref(result.held_tag), result.claimed_at)
+        for token, result in claims.scan(election_id)
+    ]
+
+
+def election_rows(election_id: str, database: peewee.Database) -> dict[bytes, int]:
+    """The state of every row of ``election_id`` in ``ballots``, by reference."""
+    with database.connection_context():
+        query = Ballot.select(Ballot.ref, Ballot.state).where(Ballot.election_id == election_id)
+        return {bytes(ref): int(state) for ref, state in rows_of(query.tuples())}
+
+
 def check_election(
     election_id: str,
     claims: VoterClaims,
@@ -110,13 +125,8 @@ def check_election(
     stale_s: int,
 ) -> CheckReport:
     """Read the claims, rows and dead letters of ``election_id`` and compare them."""
-    views = [
-        ClaimView(token, secrets.ballot_ref(result.held_tag), result.claimed_at)
-        for token, result in claims.scan(election_id)
-    ]
-    with database.connection_context():
-        query = Ballot.select(Ballot.ref, Ballot.state).where(Ballot.election_id == election_id)
-        rows = {bytes(ref): int(state) for ref, state in rows_of(query.tuples())}
+    views = claim_views(election_id, claims, secrets)
+    rows = election_rows(election_id, database)
     in_flight: set[bytes] = set()
     for letter in dead_letters.all():
         args = letter.message.get("args") or []

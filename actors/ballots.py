@@ -18,6 +18,17 @@ from election.storage.models import Ballot, BallotState
 
 T = TypeVar("T")
 
+_RESTORABLE = (BallotState.GIVEN_UP, BallotState.FENCED)
+#: Share-locks the row of the ballot's election, if it is declared (see ``restore``).
+_LOCK_ELECTION = (
+    "SELECT 1 FROM elections e JOIN ballots b ON b.election_id = e.election_id "
+    "WHERE b.ref = %s FOR SHARE OF e"
+)
+_RESTORE = (
+    "UPDATE ballots SET state = %s, choice = %s WHERE ref = %s AND state IN (%s, %s) "
+    "AND NOT EXISTS (SELECT 1 FROM sealed_results s WHERE s.election_id = ballots.election_id)"
+)
+
 
 def _insert_statement(rows: int) -> str:
     """``INSERT ... ON CONFLICT DO NOTHING RETURNING ref`` for ``rows`` ballots, from the
@@ -96,11 +107,22 @@ class BallotTable:
 
     def restore(self, ref: bytes, choice: int) -> bool:
         """Record a given-up or fenced ballot after all (an operator's replay); ``False``
-        if its voter has voted again since, or it is not a tombstone."""
-        query = Ballot.update(state=BallotState.RECORDED, choice=choice).where(
-            (Ballot.ref == ref) & Ballot.state.in_((BallotState.GIVEN_UP, BallotState.FENCED))
-        )
-        return self._run(lambda: int(query.execute()) == 1)
+        if its voter has voted again since, it is not a tombstone, or its election's
+        result is sealed.
+
+        The election's row is share-locked first, and ``ElectionRegistry.seal`` locks it
+        for update before it counts: a restore and a seal never overlap, so a restore
+        either counts in the sealed result or does not happen."""
+
+        def guarded() -> bool:
+            with self.database.atomic():
+                self.database.execute_sql(_LOCK_ELECTION, (ref,))
+                cursor = self.database.execute_sql(
+                    _RESTORE, (BallotState.RECORDED, choice, ref, *_RESTORABLE)
+                )
+                return int(cursor.rowcount) == 1
+
+        return self._run(guarded)
 
     def mix(self, election_id: str) -> int:
         """Rewrite an election's rows in one transaction, in reference order; how many.
@@ -134,15 +156,21 @@ class BallotTable:
         return moved
 
     def _run(self, call: Callable[[], T]) -> T:
-        # Each worker thread keeps its own connection between messages (checking one out
-        # of the pool per message cost a fifth of the recorder's CPU); a connection that
-        # failed is closed, so the retry opens a fresh one.
-        self.database.connect(reuse_if_open=True)
-        try:
-            return call()
-        except (peewee.OperationalError, peewee.InterfaceError):
-            self.database.close()
-            raise
+        return on_thread_connection(self.database, call)
+
+
+def on_thread_connection(database: peewee.Database, call: Callable[[], T]) -> T:
+    """``call`` on the calling thread's own connection, kept open for its next call.
+
+    Each worker thread keeps its own connection between messages (checking one out of the
+    pool per message cost a fifth of the recorder's CPU); a connection that failed is
+    closed, so the retry opens a fresh one."""
+    database.connect(reuse_if_open=True)
+    try:
+        return call()
+    except (peewee.OperationalError, peewee.InterfaceError):
+        database.close()
+        raise
 
 
 def _rows(query: Any) -> list[tuple[Any, ...]]:

@@ -9,6 +9,10 @@ Layout, per election ``E`` (all binary-safe):
   encoding, far cheaper than one key per voter. A claim is never deleted: a voter whose
   ballot will never count (a tombstone in PostgreSQL) is claimed again by the next
   ballot, in place (:meth:`VoterClaims.reclaim`).
+- ``<ns>:closing`` — the close barrier (``election.storage.close_barrier``): every claim
+  of an election, and every reclaim, first reads its entry there, and claims nothing once
+  Redis' clock has reached it. So a close is exact across any number of logger workers,
+  however late each hears of it.
 - ``<ns>:dedup`` — the seal: the ID of this store and the check of the ``VOTER_KEY`` it
   was built with (``actors.seal``). Every claim call first checks it, so a Redis that
   restarted empty, was flushed or replaced, or a logger with another key, stops voting
@@ -32,6 +36,7 @@ import redis
 
 from election.domain.errors import ElectionError
 from election.domain.secrecy import BUCKET_BYTES, TAG_BYTES
+from election.storage.close_barrier import closing_key
 
 #: A script argument.
 Arg = bytes | str | int
@@ -66,29 +71,55 @@ local function seal_problem()
 end
 """
 
-# Per vote i (from 1): KEYS[2 + i] claim hash; ARGV[4 + 2i] claim field, ARGV[5 + 2i]
-# ballot tag. Returns {problem or '', claims counted, server time (s)}, then a code and the
-# claim's value (for TAKEN) per vote. While there is a problem nothing is claimed: a vote
-# whose claim holds its own tag (a redelivery) is still SAME, any other is SUSPENDED.
+# The close barrier (``election.storage.close_barrier``): KEYS[3] is ``<ns>:closing``
+# (election -> ms by Redis' clock from which its claims stop). ``closed(e)`` says whether
+# election e's time has come, asked once per election per call.
+_BARRIER = """
+local closing_at = {}
+local now_ms = nil
+local function closed(e)
+  local at = closing_at[e]
+  if at == nil then
+    at = tonumber(redis.call('HGET', KEYS[3], e) or '-1')
+    closing_at[e] = at
+  end
+  if at < 0 then return false end
+  if now_ms == nil then
+    local t = redis.call('TIME')
+    now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return now_ms >= at
+end
+"""
+
+# Per vote i (from 1): KEYS[3 + i] claim hash; ARGV[3 + 3i] claim field, ARGV[4 + 3i]
+# ballot tag, ARGV[5 + 3i] election. Returns {problem or '', claims counted, server time
+# (s)}, then a code and the claim's value (for TAKEN) per vote. A vote whose claim holds
+# its own tag (a redelivery, claimed before any close or problem) is SAME; else a vote of
+# a closed election is CLOSED; else while there is a problem SUSPENDED: neither claims.
 _CLAIM = (
     _SEAL_CHECK
+    + _BARRIER
     + """
 local problem = seal_problem() or ''
 local now = redis.call('TIME')[1]
 local stamp = struct.pack('>I4', tonumber(now))
 local out = {problem, 0, now}
 local new = 0
-for i = 1, #KEYS - 2 do
-  local field, tag = ARGV[4 + 2 * i], ARGV[5 + 2 * i]
-  local held = redis.call('HGET', KEYS[2 + i], field)
+for i = 1, #KEYS - 3 do
+  local field, tag, election = ARGV[3 + 3 * i], ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  local held = redis.call('HGET', KEYS[3 + i], field)
   if held and string.sub(held, 1, #tag) == tag then
     out[#out + 1] = 2
+    out[#out + 1] = ''
+  elseif closed(election) then
+    out[#out + 1] = 4
     out[#out + 1] = ''
   elseif problem ~= '' then
     out[#out + 1] = 3
     out[#out + 1] = ''
   elseif not held then
-    redis.call('HSET', KEYS[2 + i], field, tag .. stamp)
+    redis.call('HSET', KEYS[3 + i], field, tag .. stamp)
     new = new + 1
     out[#out + 1] = 1
     out[#out + 1] = ''
@@ -102,16 +133,19 @@ return out
 """
 )
 
-# KEYS[3]: the claim hash; ARGV[6]: field, ARGV[7]: the value it must hold, ARGV[8]: the
-# new tag. Returns {problem or ''}, then 1 when replaced, 0 when it held something else.
+# KEYS[3]: the barrier, KEYS[4]: the claim hash; ARGV[6]: field, ARGV[7]: the value it
+# must hold, ARGV[8]: the new tag, ARGV[9]: the election. Returns {problem or ''}, then 1
+# when replaced, 0 when it held something else, 2 when the election is closed.
 _RECLAIM = (
     _SEAL_CHECK
+    + _BARRIER
     + """
 local problem = seal_problem()
 if problem then return {problem, 0} end
-if redis.call('HGET', KEYS[3], ARGV[6]) == ARGV[7] then
+if closed(ARGV[9]) then return {'', 2} end
+if redis.call('HGET', KEYS[4], ARGV[6]) == ARGV[7] then
   local stamp = struct.pack('>I4', tonumber(redis.call('TIME')[1]))
-  redis.call('HSET', KEYS[3], ARGV[6], ARGV[8] .. stamp)
+  redis.call('HSET', KEYS[4], ARGV[6], ARGV[8] .. stamp)
   return {'', 1}
 end
 return {'', 0}
@@ -126,6 +160,7 @@ class Claim(enum.Enum):
     SAME = 2  # this very ballot was seen before (a redelivery): pass it on again
     TAKEN = 0  # another ballot holds the voter: see its row before answering
     SUSPENDED = 3  # the store cannot vouch for itself: nothing was claimed
+    CLOSED = 4  # the election's close barrier has come: nothing was claimed
 
 
 @dataclass(frozen=True)
@@ -160,6 +195,10 @@ class StoreSuspended(ElectionError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ElectionClosed(ElectionError):
+    """A reclaim found the election's close barrier passed: nothing was claimed."""
 
 
 class ClaimsNotReplicated(redis.ConnectionError):
@@ -210,6 +249,7 @@ class VoterClaims:
         self.prefix = prefix
         self.seal = seal
         self.seal_key = f"{prefix}:dedup".encode()
+        self.closing_key = closing_key(prefix).encode()
         self.config_problems = config_problems
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
@@ -234,7 +274,7 @@ class VoterClaims:
         args = self._check_args()
         for election_id, token, tag in votes:
             keys.append(self.claim_key(election_id, token))
-            args += [token[BUCKET_BYTES:], tag]
+            args += [token[BUCKET_BYTES:], tag, election_id]
         found = self._run(self._claim, keys, args)
         results = [
             ClaimResult(Claim(int(found[i])), bytes(found[i + 1])) for i in range(3, len(found), 2)
@@ -247,12 +287,15 @@ class VoterClaims:
     def reclaim(self, election_id: str, token: bytes, held: bytes, tag: bytes) -> bool:
         """Give the voter's claim to the ballot ``tag`` if it still holds ``held`` (its
         earlier ballot is a tombstone); ``False`` if something else claimed it since.
-        Raises :class:`StoreSuspended` when the store cannot vouch for itself."""
+        Raises :class:`StoreSuspended` when the store cannot vouch for itself, and
+        :class:`ElectionClosed` when the election's close barrier has come."""
         keys = [*self._check_keys(), self.claim_key(election_id, token)]
-        args = [*self._check_args(), token[BUCKET_BYTES:], held, tag]
+        args = [*self._check_args(), token[BUCKET_BYTES:], held, tag, election_id]
         found = self._run(self._reclaim, keys, args)
         if found[0]:
             raise StoreSuspended(bytes(found[0]).decode())
+        if int(found[1]) == 2:
+            raise ElectionClosed(f"election {election_id} is closed")
         return int(found[1]) == 1
 
     def holder(self, election_id: str, token: bytes) -> ClaimResult | None:
@@ -272,7 +315,7 @@ class VoterClaims:
 
     def _check_keys(self) -> list[bytes]:
         canary = self._canary
-        return [self.seal_key, canary[0] if canary else self.seal_key]
+        return [self.seal_key, canary[0] if canary else self.seal_key, self.closing_key]
 
     def _check_args(self) -> list[Arg]:
         canary = self._canary

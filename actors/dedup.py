@@ -5,27 +5,44 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import peewee
 import redis
 import structlog
 
 from actors.ballots import BallotTable
-from actors.claims import Claim, ClaimBatch, StoreSuspended, VoterClaims
+from actors.claims import Claim, ClaimBatch, ElectionClosed, StoreSuspended, VoterClaims
 from actors.dead_letters import DeadLetters
+from actors.election_book import ElectionBook, RegistrySource
+from actors.election_feed import ElectionFeed
 from actors.payload import from_message, vote_message, with_body
 from actors.seal import Watermark, establish_seal
 from config import Settings
 from election.domain import protocol
+from election.domain.ballot_rules import ElectionView, Undeclared, admit, closed_reason
 from election.domain.secrecy import VoterSecrets
 from election.domain.signing import BALLOT_REF, Signer
-from election.domain.votes import Ballot, InvalidVote, parse_submission
+from election.domain.votes import Ballot, InvalidVote, check_choice, parse_submission
 from election.ops.preflight import durability_problems
 from election.pubsub.client import Publisher
+from election.storage.close_barrier import close_at
 from election.storage.models import BallotState
 
 log = structlog.get_logger(__name__)
+
+
+class Elections(Protocol):
+    """What the logger asks of its election book (``actors.election_book``)."""
+
+    def view(self, election_id: str) -> ElectionView | None: ...
+
+
+class _Undeclared:
+    """The book of a logger that knows no declared election."""
+
+    def view(self, election_id: str) -> ElectionView | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,12 @@ class VoteLogger:
     Every publish is awaited: if it fails, the exception makes Dramatiq retry the message,
     and the retry finds the claim as ``SAME`` and publishes again, so nothing is lost.
     Voter IDs exist here only in memory: Redis sees keyed tokens, logs never see them.
+
+    Before anything is claimed, each vote meets its election's rules (``elections``, this
+    process's book: a dict lookup, no query): a refused vote is answered ``rejected:
+    <reason>`` and claims nothing. Votes of undeclared elections follow ``undeclared``
+    (``ELECTION_UNDECLARED``). The claim script then checks the election's close
+    barrier, which a late book cannot miss (``Claim.CLOSED``).
     """
 
     def __init__(
@@ -62,7 +85,13 @@ class VoteLogger:
         signer: Signer,
         choices: int,
         stale_s: int,
+        elections: Elections | None = None,
+        undeclared: Undeclared = Undeclared.ACCEPT,
+        feed: ElectionFeed | None = None,
     ) -> None:
+        self.elections: Elections = elections or _Undeclared()
+        self.undeclared = undeclared
+        self.feed = feed
         self.claims = claims
         self.ballots = ballots
         self.publisher = publisher
@@ -82,17 +111,11 @@ class VoteLogger:
         go to Redis in one round trip, and all their answers in one publish (or, given an
         ``outbox``, into it for the caller to publish)."""
         sending: list[protocol.OutgoingMessage] = [] if outbox is None else outbox
-        parsed: list[_Vote] = []
-        for data, attributes, message_id in votes:
-            try:
-                ballot = parse_submission(data, attributes, choices=self.choices)
-            except InvalidVote as invalid:
-                reject(sending, invalid, message_id, stage="logger")
-                continue
-            assert ballot.voter_id is not None
-            token = self.secrets.voter_token(ballot.election_id, ballot.voter_id)
-            tag = self.secrets.ballot_tag(ballot.election_id, token, ballot.uuid)
-            parsed.append(_Vote(ballot, token, tag, message_id))
+        parsed = [
+            vote
+            for data, attributes, message_id in votes
+            if (vote := self._admitted(data, attributes, message_id, sending)) is not None
+        ]
         batch = self.claims.claim_many([(v.ballot.election_id, v.token, v.tag) for v in parsed])
         if batch.problem:
             suspended = sum(r.claim is Claim.SUSPENDED for r in batch.results)
@@ -104,6 +127,38 @@ class VoteLogger:
             self._answer(vote, claim, sending, batch.problem)
         if outbox is None:
             self.publisher.publish_many(sending)
+
+    def _admitted(
+        self,
+        data: bytes,
+        attributes: Mapping[str, str],
+        message_id: str,
+        outbox: list[protocol.OutgoingMessage],
+    ) -> _Vote | None:
+        """The vote, if it is well formed and its election's rules let it be claimed;
+        otherwise it is answered here (or dropped) and ``None``."""
+        try:
+            ballot = parse_submission(data, attributes, choices=None)
+            view = self.elections.view(ballot.election_id)
+            if view is None and self.undeclared is Undeclared.ACCEPT:
+                check_choice(ballot, self.choices)  # today's rule: the global range
+        except InvalidVote as invalid:
+            reject(outbox, invalid, message_id, stage="logger")
+            return None
+        assert ballot.voter_id is not None
+        token = self.secrets.voter_token(ballot.election_id, ballot.voter_id)
+        refusal = admit(view, self.undeclared, ballot.choice, token)
+        if refusal is not None:
+            refused = InvalidVote(refusal, machine_id=ballot.machine_id, uuid=ballot.uuid)
+            reject(outbox, refused, message_id, stage="logger")
+            return None
+        tag = self.secrets.ballot_tag(ballot.election_id, token, ballot.uuid)
+        return _Vote(ballot, token, tag, message_id)
+
+    def close(self) -> None:
+        """Stop this process's election feed (its subscription is deleted)."""
+        if self.feed is not None:
+            self.feed.close()
 
     def _settle_taken(self, votes: Sequence[_Vote], batch: ClaimBatch) -> list[Claim]:
         """Each vote's claim, after looking at the rows of the ballots that hold the
@@ -138,6 +193,8 @@ class VoteLogger:
                 return Claim.NEW
         except StoreSuspended:
             return Claim.SUSPENDED
+        except ElectionClosed:
+            return Claim.CLOSED
         # Another copy of this very ballot may have been first (a redelivery in parallel).
         now = self.claims.holder(vote.ballot.election_id, vote.token)
         return Claim.SAME if now is not None and now.held_tag == vote.tag else Claim.TAKEN
@@ -162,6 +219,10 @@ class VoteLogger:
                 )
             )
             log.warning("vote.suspended", **fields)
+        elif claim is Claim.CLOSED:
+            reason = closed_reason(ballot.election_id)
+            outbox.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, reason))
+            log.info("vote.closed", **fields)
         elif claim is Claim.TAKEN:
             outbox.append(
                 protocol.result_message(
@@ -203,7 +264,8 @@ class VoteLogger:
         message = vote_message(message)
         data, attributes = from_message(message)
         try:
-            ballot = parse_submission(data, attributes, choices=self.choices)
+            # Any choice: a declared election's ballot may be larger than ELECTION_CHOICES.
+            ballot = parse_submission(data, attributes, choices=None)
         except InvalidVote:
             self.dead_letters.add(with_body(message, b"{}"), retries)
             return  # answered when it was refused, and nothing was claimed for it
@@ -253,6 +315,12 @@ def vote_logger(
         wait_replicas=settings.dedup_wait_replicas,
     )
     claims.floor = floor
+    book = ElectionBook(
+        RegistrySource(database),
+        barrier=lambda election_id, at_ms: close_at(client, settings.namespace, election_id, at_ms),
+    )
+    feed = ElectionFeed(settings, book)
+    feed.start()
     return VoteLogger(
         claims,
         BallotTable(database),
@@ -265,6 +333,9 @@ def vote_logger(
         ),
         choices=settings.choices,
         stale_s=settings.claim_stale_s,
+        elections=book,
+        undeclared=settings.undeclared,
+        feed=feed,
     )
 
 

@@ -5,8 +5,10 @@ This is the one module whose import configures anything, and that is all it is f
 (``actors.worker`` runs it; nothing else imports it): importing it reads the settings
 from the environment, builds the broker (``actors.broker``), makes it Dramatiq's global
 broker, and declares on it the actors of the role ``ELECTION_WORKER_ROLE`` names
-(``logger`` or ``recorder``): each of its services' actors (``actors.logger``). Dramatiq
-imports it again in each worker process it forks.
+(``logger`` or ``recorder``): each of its services' actors (``actors.logger``), whose
+workers each process builds when it boots and closes when it stops
+(``actors.process.WorkerLifecycle``). Dramatiq imports it again in each worker process it
+forks.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import dramatiq
 
 from actors import logger, recorder
 from actors.broker import build_broker
+from actors.process import WorkerLifecycle
 from actors.service import DeclareRole, ServiceActors
 from actors.worker import ROLE_VARIABLE
 from config import load_settings
@@ -36,3 +39,5 @@ settings = load_settings()
 broker = build_broker(settings)
 dramatiq.set_broker(broker)
 actors: tuple[ServiceActors, ...] = DECLARE[role](broker, settings)
+for service in actors:
+    broker.add_middleware(WorkerLifecycle(service.worker))

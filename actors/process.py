@@ -11,15 +11,20 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+import dramatiq
 import peewee
 import redis
+import structlog
+from dramatiq.middleware import Middleware
 
 from config import Settings
 from election.pubsub.client import Publisher
 from election.storage.models import open_database
 from election.storage.redis_client import connect_redis
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 #: Builds a service's worker for the settings, on the database, Redis and publisher given.
@@ -47,6 +52,38 @@ class PerProcess(Generic[T]):
                     self._pid = pid
         assert self._value is not None
         return self._value
+
+    def current(self) -> T | None:
+        """The value if it was built in this process, else ``None`` (nothing is built)."""
+        return self._value if self._pid == os.getpid() else None
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    """A worker that holds something to give back when its process stops."""
+
+    def close(self) -> None: ...
+
+
+class WorkerLifecycle(Middleware):
+    """Builds a worker process's service worker when the process boots (so a voting
+    logger has its election book and subscription before it takes a message), and
+    closes it when the process stops cleanly (its own subscription is deleted). A build
+    that fails at boot is logged and tried again on the first message."""
+
+    def __init__(self, worker: PerProcess[Any]) -> None:
+        self.worker = worker
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        try:
+            self.worker.get()
+        except Exception as exc:  # the boot goes on; the first message builds it again
+            log.warning("worker.build_failed", error=str(exc)[:300])
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        value = self.worker.current()
+        if isinstance(value, Closeable):
+            value.close()
 
 
 def own_clients(settings: Settings) -> Clients:

@@ -13,14 +13,16 @@ import peewee
 import redis
 import structlog
 
+from actors.ballot_book import BallotBook, registry_reader
 from actors.ballots import BallotTable
 from actors.dead_letters import DeadLetters
 from actors.payload import from_message, vote_message
 from config import Settings
 from election.domain import protocol
+from election.domain.ballot_rules import check_choice as check_ballot_choice
 from election.domain.routes import RECORDER
 from election.domain.signing import BALLOT_REF, BadSignature, Expired, UnknownKey, Verifier, now_ms
-from election.domain.votes import Ballot, InvalidVote, parse_record, peek_uuid
+from election.domain.votes import Ballot, InvalidVote, check_choice, parse_record, peek_uuid
 from election.pubsub.client import Publisher
 from election.storage.models import BallotState
 
@@ -45,12 +47,19 @@ RESULT_SUPERSEDED = "not recorded: this ballot was given up earlier and the vote
 RESULT_OTHER_CHOICE = "not recorded: this ballot was recorded earlier with another choice"
 
 
+def sealed_reason(election_id: str) -> str:
+    """Why a ballot of a sealed election is not stored (or restored)."""
+    return f"not recorded: election {election_id} is closed and its result is sealed"
+
+
 @dataclass(frozen=True)
 class _Record:
     data: bytes
     attributes: Mapping[str, str]
     message_id: str
     ref: bytes
+    #: Its election's result is sealed: it is not stored, only answered.
+    sealed: bool = False
 
 
 class VoteRecorder:
@@ -62,6 +71,11 @@ class VoteRecorder:
     rule of this worker, its retries ran out) is given up: a tombstone under its
     reference, a dead letter, and an answer that the voter may vote again. A tombstone
     makes any later copy of the record a no-op.
+
+    A declared election's records are checked against its own ballot (``ballots``, this
+    process's cache), not ``ELECTION_CHOICES``; once its result is sealed, nothing of it
+    is stored or restored any more (a replay after the seal is refused), and a copy of a
+    ballot already stored is still answered truly.
     """
 
     def __init__(
@@ -72,7 +86,9 @@ class VoteRecorder:
         *,
         verifier: Verifier,
         choices: int,
+        book: BallotBook | None = None,
     ) -> None:
+        self.book = book or BallotBook(lambda election_id: None)
         self.ballots = ballots
         self.publisher = publisher
         self.dead_letters = dead_letters
@@ -97,7 +113,11 @@ class VoteRecorder:
         outcomes: dict[str, str] = {}
         accepted, refused = self._parsed(records, replay, outcomes, sending)
         inserted = self.ballots.insert(
-            [(record.ref, ballot.election_id, ballot.choice) for record, ballot in accepted]
+            [
+                (record.ref, ballot.election_id, ballot.choice)
+                for record, ballot in accepted
+                if not record.sealed
+            ]
         )
         others = self.ballots.rows(
             {record.ref for record, _ in accepted if record.ref not in inserted}
@@ -135,10 +155,20 @@ class VoteRecorder:
             if record is None:
                 continue
             try:
-                ballot = parse_record(data, attributes, choices=self.choices)
+                ballot = parse_record(data, attributes, choices=None)
+                info = self.book.info(ballot.election_id, fresh=replay)
+                if info is None:
+                    check_choice(ballot, self.choices)  # undeclared: today's rule
             except InvalidVote as invalid:
                 refused.append((record, invalid.reason))
                 continue
+            if info is not None:
+                off = check_ballot_choice(info.election_id, info.choices, ballot.choice)
+                if off is not None:
+                    refused.append((record, off))
+                    continue
+                if info.sealed:
+                    record = _Record(data, attributes, message_id, record.ref, sealed=True)
             accepted.append((record, ballot))
         return accepted, refused
 
@@ -154,16 +184,18 @@ class VoteRecorder:
     ) -> str:
         """Answer a ballot whose row is now in ``state`` (holding ``choice``; ``inserted``
         by this batch); what became of it."""
-        restored = (
-            replay
-            and state in (BallotState.GIVEN_UP, BallotState.FENCED)
-            and self.ballots.restore(record.ref, ballot.choice)
-        )
         fields = {
             "uuid": ballot.uuid,
             "election_id": ballot.election_id,
             "message_id": record.message_id,
         }
+        if record.sealed and state != BallotState.RECORDED:
+            return self._sealed(record, ballot, state, outbox, fields)
+        restored = (
+            replay
+            and state in (BallotState.GIVEN_UP, BallotState.FENCED)
+            and self.ballots.restore(record.ref, ballot.choice)
+        )
         if state == BallotState.RECORDED and choice != ballot.choice:
             # The same ballot (voter and UUID) again, but with another choice: the first
             # one counts, and this one is not "recorded".
@@ -182,6 +214,23 @@ class VoteRecorder:
         reason = RESULT_SUPERSEDED if state == BallotState.SUPERSEDED else RESULT_GIVEN_UP_EARLIER
         outbox.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, reason))
         log.warning("vote.tombstoned", state=state, **fields)
+        return f"{REFUSED}: {reason}"
+
+    def _sealed(
+        self,
+        record: _Record,
+        ballot: Ballot,
+        state: int | None,
+        outbox: list[protocol.OutgoingMessage],
+        fields: dict[str, str],
+    ) -> str:
+        """A record of a sealed election with no recorded row: refused, and fenced if it
+        has no row at all, so that nothing can store it later."""
+        if state is None:
+            self.ballots.tombstone(record.ref, ballot.election_id, BallotState.FENCED)
+        reason = sealed_reason(ballot.election_id)
+        outbox.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, reason))
+        log.warning("vote.sealed", state=state, **fields)
         return f"{REFUSED}: {reason}"
 
     def _verified(
@@ -289,6 +338,7 @@ def vote_recorder(
         DeadLetters(client, settings.namespace),
         verifier=Verifier(settings.require_verifying_keys(), settings.namespace),
         choices=settings.choices,
+        book=BallotBook(registry_reader(database)),
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from election.domain.ballot_rules import Undeclared, parse_undeclared
 from election.domain.errors import ConfigError
 
 __all__ = ["ConfigError", "Settings", "load_settings"]
@@ -54,6 +55,8 @@ class Settings:
     topic: str
     namespace: str
     choices: int
+    #: What the voting logger does with a vote for an election nobody declared.
+    undeclared: Undeclared
     log_level: str
     log_format: str
     worker_processes: int
@@ -181,6 +184,7 @@ def _processes(get: _Get) -> dict[str, Any]:
         raise ConfigError(f"LOG_FORMAT must be auto, console or json, got {log_format!r}")
     return {
         "choices": _integer("ELECTION_CHOICES", get("ELECTION_CHOICES", "5"), low=1, high=1000),
+        "undeclared": parse_undeclared(get("ELECTION_UNDECLARED", "accept")),
         "log_level": log_level,
         "log_format": log_format,
         "worker_processes": _integer(

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from config import load_settings
 from election.cli import (
     bench,
+    closing,
     dead_letters,
     dedup_store,
     elections,
@@ -41,6 +42,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     dedup_store.add_parser,
     bench.add_parser,  # bench, bench-relay
     elections.add_parser,  # create, open
+    closing.add_parser,  # close
     listing.add_parser,  # list, show
     tally.add_parser,  # results, tally
 )

@@ -52,13 +52,26 @@ def check_vote(view: ElectionView, choice: int, voter_token: bytes) -> str | Non
     if view.state is State.DRAFT:
         return f"election {election} is not open yet"
     if view.state is State.CLOSED:
-        return f"election {election} is closed"
-    if not 0 <= choice < view.choices:
-        shown = choice_range(view.choices)
-        return f"choice {choice} is not on the ballot of election {election} ({shown})"
+        return closed_reason(election)
+    off_ballot = check_choice(election, view.choices, choice)
+    if off_ballot is not None:
+        return off_ballot
     if view.roll is not None and voter_token not in view.roll:
         return f"voter is not on the roll of election {election}"
     return None
+
+
+def closed_reason(election_id: str) -> str:
+    """The reason a vote of a closed election is refused (by the rules, or the barrier)."""
+    return f"election {election_id} is closed"
+
+
+def check_choice(election_id: str, choices: int, choice: int) -> str | None:
+    """``None`` if ``choice`` is on a ballot of ``choices`` choices, else the reason."""
+    if 0 <= choice < choices:
+        return None
+    shown = choice_range(choices)
+    return f"choice {choice} is not on the ballot of election {election_id} ({shown})"
 
 
 def parse_undeclared(text: str) -> Undeclared:

@@ -6,6 +6,12 @@ bridge pulls them and enqueues to these actors on these queues, the workers decl
 actors and consume the queues, and the tests use the same names. Adding a consumer is one
 entry (and the actor set its service declares, ``actors.service``).
 
+Besides the routes the bridge pulls, the table declares the subscriptions that each
+process of a service makes for itself (:class:`ProcessSubscription`): each voting logger
+process reads ``election changed`` events through one of its own. Provisioning does not
+make them and the bridge never pulls them; the process that owns one makes it when it
+starts and deletes it when it stops (and Pub/Sub lets an abandoned one expire).
+
 Names derive from the namespace (``ELECTION_NAMESPACE``), so several deployments or test
 runs share one project and one broker without meeting.
 """
@@ -85,6 +91,30 @@ def creation_order(table: tuple[Route, ...] = ROUTES) -> list[Route]:
     published is lost to it: a lost ``record vote`` leaves a voter claimed with no
     ballot, while a lost ``submit vote`` was never claimed (its machine times out)."""
     return sorted(table, key=lambda route: route.fed_by_machines)
+
+
+@dataclass(frozen=True)
+class ProcessSubscription:
+    """A subscription each process of ``service`` makes for itself, named
+    ``<namespace>-<kind>-<8 hex>``, filtered on ``filter``, expiring after a day unused."""
+
+    kind: str
+    service: str
+    filter: str
+
+    def prefix(self, namespace: str) -> str:
+        """What every such subscription's name in ``namespace`` starts with."""
+        return f"{namespace}-{self.kind}-"
+
+    def subscription(self, namespace: str, suffix: str) -> str:
+        """The name of one process's subscription (``suffix``: 8 random hex digits)."""
+        return self.prefix(namespace) + suffix
+
+
+#: Each voting logger process learns of created, opened and closed elections here.
+ELECTIONS = ProcessSubscription("elections", LOGGER.service, protocol.ELECTION_CHANGED_FILTER)
+#: Every per-process subscription.
+PER_PROCESS: tuple[ProcessSubscription, ...] = (ELECTIONS,)
 
 
 def route_for(service: str) -> Route:

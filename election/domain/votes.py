@@ -23,6 +23,9 @@ _UUID_TEXT = re.compile(r"[A-Za-z0-9-]{1,64}")
 MAX_INTEGER_ID = 2**63 - 1
 # Timestamps are milliseconds since the epoch; allow any 64-bit positive value.
 MAX_TIMESTAMP = 2**63 - 1
+#: The largest choice (either sign) a vote may carry before any ballot is consulted: the
+#: stored choice is a SMALLINT, and no ballot has more than 1000 choices.
+MAX_CHOICE = 2**15 - 1
 
 SUBMISSION_FIELDS = ("machine_ID", "voter_ID", "voting", "election_ID", "UUID", "timestamp")
 RECORD_FIELDS = ("machine_ID", "voting", "election_ID", "UUID", "timestamp")
@@ -64,16 +67,21 @@ class Ballot:
         }
 
 
-def parse_submission(data: bytes, attributes: Mapping[str, str], *, choices: int) -> Ballot:
-    """Validate a ``submit vote`` message; raise :class:`InvalidVote`."""
+def parse_submission(data: bytes, attributes: Mapping[str, str], *, choices: int | None) -> Ballot:
+    """Validate a ``submit vote`` message; raise :class:`InvalidVote`.
+
+    ``choices`` bounds the choice to ``0..choices-1``; ``None`` lets any integer of at
+    most :data:`MAX_CHOICE` through, for a caller that checks it against an election's
+    own ballot (``election.domain.ballot_rules``) or with :func:`check_choice`."""
     body = _decode(data, attributes)
     ballot = _ballot(body, attributes, SUBMISSION_FIELDS, choices)
     voter_id = _id(body, "voter_ID", ballot)
     return Ballot(**{**ballot.__dict__, "voter_id": voter_id})
 
 
-def parse_record(data: bytes, attributes: Mapping[str, str], *, choices: int) -> Ballot:
-    """Validate a ``record vote`` message; it must not carry ``voter_ID``."""
+def parse_record(data: bytes, attributes: Mapping[str, str], *, choices: int | None) -> Ballot:
+    """Validate a ``record vote`` message; it must not carry ``voter_ID``. ``choices`` as
+    for :func:`parse_submission`."""
     body = _decode(data, attributes)
     ballot = _ballot(body, attributes, RECORD_FIELDS, choices)
     if "voter_ID" in body:
@@ -102,7 +110,7 @@ def _ballot(
     body: dict[str, Any],
     attributes: Mapping[str, str],
     fields: tuple[str, ...],
-    choices: int,
+    choices: int | None,
 ) -> Ballot:
     machine = _attribute_machine(attributes)
     raw_machine = body.get("machine_ID")
@@ -118,14 +126,30 @@ def _ballot(
     if uuid is None:
         raise _invalid("UUID must be a string of letters, digits and -", machine, None)
     choice = body["voting"]
-    if not _is_int(choice) or not 0 <= choice < choices:
-        raise _invalid(f"voting must be an integer from 0 to {choices - 1}", machine, uuid)
+    if not _is_int(choice) or not -MAX_CHOICE <= choice <= MAX_CHOICE:
+        raise _invalid(_choice_problem(choices), machine, uuid)
+    if choices is not None and not 0 <= choice < choices:
+        raise _invalid(_choice_problem(choices), machine, uuid)
     timestamp = body["timestamp"]
     if not _is_int(timestamp) or not 0 <= timestamp <= MAX_TIMESTAMP:
         raise _invalid("timestamp must be a non-negative integer (ms)", machine, uuid)
     partial = Ballot(machine, "", choice, uuid, timestamp)
     election = _id(body, "election_ID", partial)
     return Ballot(machine, election, choice, uuid, timestamp)
+
+
+def _choice_problem(choices: int | None) -> str:
+    if choices is None:
+        return f"voting must be an integer from 0 to {MAX_CHOICE}"
+    return f"voting must be an integer from 0 to {choices - 1}"
+
+
+def check_choice(ballot: Ballot, choices: int) -> None:
+    """Refuse a ballot parsed with ``choices=None`` whose choice is not in
+    ``0..choices-1`` (today's rule for undeclared elections), with the reason
+    :func:`parse_submission` gives; raise :class:`InvalidVote`."""
+    if not 0 <= ballot.choice < choices:
+        raise _invalid(_choice_problem(choices), ballot.machine_id, ballot.uuid)
 
 
 def _id(body: dict[str, Any], name: str, ballot: Ballot) -> str:

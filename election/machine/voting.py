@@ -31,7 +31,6 @@ from threading import Event
 
 import structlog
 from google.api_core import exceptions as api_exceptions
-from google.protobuf import duration_pb2
 
 from config import Settings
 from election.domain import protocol
@@ -44,8 +43,11 @@ from election.machine.ballot import BallotFetch
 from election.machine.board import AnswerBoard, Cast
 from election.pubsub.client import (
     CALL_TIMEOUT,
+    OWN_ACK_DEADLINE_S,
+    OWN_SUBSCRIPTION_TTL_S,
     Publisher,
     admin_retry,
+    create_own_subscription,
     subscriber_client,
     subscription_path,
     topic_path,
@@ -54,10 +56,10 @@ from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, Recrea
 
 log = structlog.get_logger(__name__)
 
-#: A killed machine's subscription is removed by Pub/Sub after this long unused
-#: (one day is the shortest expiration Pub/Sub allows).
-SUBSCRIPTION_TTL_S = 24 * 3600
-ACK_DEADLINE_S = 10
+#: A machine's answer subscription: its ack deadline, and how long Pub/Sub keeps it unused.
+ACK_DEADLINE_S = OWN_ACK_DEADLINE_S
+SUBSCRIPTION_TTL_S = OWN_SUBSCRIPTION_TTL_S
+
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~+-]")
 
 
@@ -153,17 +155,12 @@ class VotingMachine:
     def _create_subscription(self, name: str, filter_text: str, timeout: float) -> None:
         """Create a subscription of this machine's (``timeout`` bounds it, retries
         included): it expires when unused, and keeps messages ten minutes at most."""
-        self.client.create_subscription(
-            request={
-                "name": name,
-                "topic": topic_path(self.settings),
-                "filter": filter_text,
-                "ack_deadline_seconds": ACK_DEADLINE_S,
-                "expiration_policy": {"ttl": duration_pb2.Duration(seconds=SUBSCRIPTION_TTL_S)},
-                "message_retention_duration": duration_pb2.Duration(seconds=600),
-            },
-            timeout=timeout,
-            retry=admin_retry(timeout),
+        create_own_subscription(
+            self.client,
+            self.settings,
+            name,
+            filter_text,
+            timeout,
         )
 
     def _resubscribe(self) -> bool:

@@ -23,6 +23,7 @@ import grpc
 from google.api_core import exceptions as api_exceptions
 from google.api_core.retry import Retry, if_exception_type
 from google.cloud import pubsub_v1
+from google.protobuf import duration_pb2
 from google.pubsub_v1.services.publisher.transports.grpc import PublisherGrpcTransport
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 
@@ -104,6 +105,36 @@ def topic_path(settings: Settings) -> str:
 def subscription_path(settings: Settings, name: str) -> str:
     """Full resource name of a subscription in the configured project."""
     return f"projects/{settings.project}/subscriptions/{name}"
+
+
+#: A process's own subscription (a voting machine's answers, a logger process's election
+#: events) is removed by Pub/Sub after this long unused, so a killed process leaves
+#: nothing behind for long (one day is the shortest expiration Pub/Sub allows).
+OWN_SUBSCRIPTION_TTL_S = 24 * 3600
+OWN_ACK_DEADLINE_S = 10
+
+
+def create_own_subscription(
+    client: pubsub_v1.SubscriberClient,
+    settings: Settings,
+    path: str,
+    message_filter: str,
+    timeout: float,
+) -> None:
+    """Create a process's own subscription ``path`` to the topic, filtered on
+    ``message_filter``, expiring when unused (``timeout`` bounds it, retries included)."""
+    client.create_subscription(
+        request={
+            "name": path,
+            "topic": topic_path(settings),
+            "filter": message_filter,
+            "ack_deadline_seconds": OWN_ACK_DEADLINE_S,
+            "expiration_policy": {"ttl": duration_pb2.Duration(seconds=OWN_SUBSCRIPTION_TTL_S)},
+            "message_retention_duration": duration_pb2.Duration(seconds=600),
+        },
+        timeout=timeout,
+        retry=admin_retry(timeout),
+    )
 
 
 class Publisher:

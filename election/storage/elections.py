@@ -223,6 +223,8 @@ class ElectionRegistry:
         returns the result sealed first. The caller makes sure nothing is on its way."""
         record = self.require(election_id)
         with self.database.atomic():
+            # Locked against a restore of one of its ballots (``BallotTable.restore``).
+            Election.select().where(Election.election_id == election_id).for_update().get()
             sealed = self.sealed(election_id)
             if sealed is not None:
                 return sealed

@@ -10,9 +10,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from actors.claims import Claim, ClaimResult, Seal, StoreSuspended, VoterClaims
+from actors.claims import Claim, ClaimResult, ElectionClosed, Seal, StoreSuspended, VoterClaims
 from config import load_settings
 from election.domain.secrecy import VoterSecrets
+from election.storage.close_barrier import close_at, close_now
 from election.storage.redis_client import connect_redis
 
 SECRETS = VoterSecrets(b"k" * 32)
@@ -227,3 +228,51 @@ def test_a_reclaim_while_the_store_is_suspended_is_refused(claims: VoterClaims) 
     claims.client.delete(f"{claims.prefix}:dedup")
     with pytest.raises(StoreSuspended):
         claims.reclaim("e1", SECRETS.voter_token("e1", "v1"), held, tag("e1", "v1", "u-2"))
+
+
+# -- the close barrier (election.storage.close_barrier) ----------------------------------------
+
+
+def test_a_claim_after_the_close_is_closed_and_claims_nothing(claims: VoterClaims) -> None:
+    assert claim(claims, "e1", "v1", "u-1").claim is Claim.NEW  # before the close
+    close_now(claims.client, claims.prefix, "e1")
+    assert claim(claims, "e1", "v2", "u-2").claim is Claim.CLOSED
+    assert claim(claims, "e1", "v1", "u-3").claim is Claim.CLOSED  # not even TAKEN
+    assert claims.holder("e1", SECRETS.voter_token("e1", "v2")) is None
+    assert claim(claims, "e2", "v2", "u-4").claim is Claim.NEW  # other elections go on
+
+
+def test_a_ballot_claimed_before_the_close_is_still_itself_after_it(claims: VoterClaims) -> None:
+    claim(claims, "e1", "v1", "u-1")
+    close_now(claims.client, claims.prefix, "e1")
+    # A redelivery of a ballot accepted before the close: it goes on, and it counts.
+    assert claim(claims, "e1", "v1", "u-1").claim is Claim.SAME
+
+
+def test_the_barrier_holds_from_its_time_by_redis_clock(claims: VoterClaims) -> None:
+    seconds, micros = claims.client.time()
+    now_ms = int(seconds) * 1000 + int(micros) // 1000
+    close_at(claims.client, claims.prefix, "later", now_ms + 60_000)
+    close_at(claims.client, claims.prefix, "passed", now_ms - 1)
+    assert claim(claims, "later", "v1", "u-1").claim is Claim.NEW
+    assert claim(claims, "passed", "v1", "u-1").claim is Claim.CLOSED
+    close_now(claims.client, claims.prefix, "later")  # a close by hand overrides the time
+    assert claim(claims, "later", "v2", "u-2").claim is Claim.CLOSED
+
+
+def test_a_reclaim_after_the_close_claims_nothing(claims: VoterClaims) -> None:
+    claim(claims, "e1", "v1", "u-1")
+    held = claim(claims, "e1", "v1", "u-2").held
+    close_now(claims.client, claims.prefix, "e1")
+    token = SECRETS.voter_token("e1", "v1")
+    with pytest.raises(ElectionClosed):
+        claims.reclaim("e1", token, held, tag("e1", "v1", "u-2"))
+    assert claim(claims, "e1", "v1", "u-1").claim is Claim.SAME
+
+
+def test_a_batch_across_the_barrier_closes_only_the_closed_election(claims: VoterClaims) -> None:
+    close_now(claims.client, claims.prefix, "shut")
+    votes = [("open", "v1", "u-1"), ("shut", "v1", "u-2"), ("open", "v2", "u-3")]
+    batch = claims.claim_many([(e, SECRETS.voter_token(e, v), tag(e, v, u)) for e, v, u in votes])
+    assert [f.claim for f in batch.results] == [Claim.NEW, Claim.CLOSED, Claim.NEW]
+    assert batch.counted == 2

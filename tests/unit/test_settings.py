@@ -15,6 +15,7 @@ from config.settings import (
     DEFAULT_REDIS_URL,
     DEFAULT_TOPIC,
 )
+from election.domain.ballot_rules import Undeclared
 from election.domain.routes import LOGGER, RECORDER
 
 EMULATOR = {"PUBSUB_EMULATOR_HOST": "127.0.0.1:8085"}
@@ -29,6 +30,7 @@ VARIABLES = (
     "ELECTION_TOPIC",
     "ELECTION_NAMESPACE",
     "ELECTION_CHOICES",
+    "ELECTION_UNDECLARED",
     "LOG_LEVEL",
     "LOG_FORMAT",
     "WORKER_PROCESSES",
@@ -63,6 +65,7 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         topic=DEFAULT_TOPIC,
         namespace=DEFAULT_TOPIC,
         choices=5,
+        undeclared=Undeclared.ACCEPT,
         log_level="INFO",
         log_format="auto",
         worker_processes=1,
@@ -190,6 +193,8 @@ def test_settings_are_frozen() -> None:
     [
         ("ELECTION_CHOICES", "1", "choices", 1),
         ("ELECTION_CHOICES", "1000", "choices", 1000),
+        ("ELECTION_UNDECLARED", "reject", "undeclared", Undeclared.REJECT),
+        ("ELECTION_UNDECLARED", " Accept ", "undeclared", Undeclared.ACCEPT),
         ("WORKER_PROCESSES", "64", "worker_processes", 64),
         ("WORKER_THREADS", "1", "worker_threads", 1),
         ("WORKER_THREADS", "256", "worker_threads", 256),
@@ -254,6 +259,7 @@ MALFORMED = [
     ("ELECTION_CHOICES", "0"),
     ("ELECTION_CHOICES", "-3"),
     ("ELECTION_CHOICES", "1001"),
+    ("ELECTION_UNDECLARED", "maybe"),
     ("LOG_LEVEL", "verbose"),
     ("LOG_LEVEL", "CRITICAL"),
     ("LOG_FORMAT", "xml"),

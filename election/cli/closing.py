@@ -1,0 +1,108 @@
+"""``election close E``: close an election exactly and print its sealed result.
+
+The work is ``actors.closing`` (barrier, announcement, drain, seal); here are the
+arguments, the progress line on a terminal, and the printing. Closing an election whose
+result is sealed already prints that result and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from config import Settings
+from election.cli.args import Subparsers, id_arg, positive_float, stores
+from election.cli.exits import RET_OK
+from election.cli.reach import reachable
+from election.domain.errors import Unavailable
+from election.ops.preflight import one_line
+
+if TYPE_CHECKING:
+    from election.storage.elections import SealedRecord
+
+#: Seconds the drain waits beyond ``CLAIM_STALE_S`` (after which every claim still
+#: without a row is fenced) by default.
+DRAIN_MARGIN_S = 30.0
+
+
+def add_parser(subparsers: Subparsers) -> None:
+    """Register ``close``."""
+    p = subparsers.add_parser(
+        "close",
+        help="close an election exactly and seal its result",
+        description="Close the election: from now on no logger worker accepts a vote of it "
+        "(a barrier in the dedup store that every claim reads); wait until every ballot "
+        "accepted before is recorded, or fenced if it never arrived (older than "
+        "CLAIM_STALE_S); then seal the result (counts per named choice, total, turnout) "
+        "and print it. Needs VOTER_KEY and RECORD_SIGNING_KEYS, like the voting logger.",
+    )
+    p.add_argument("election_id", metavar="E", type=id_arg, help="election ID")
+    p.add_argument(
+        "--timeout",
+        type=positive_float,
+        default=None,
+        help="seconds to wait for ballots on their way (default: CLAIM_STALE_S + 30); "
+        "if some are still on their way then, nothing is sealed and it exits 1",
+    )
+    p.set_defaults(run=run_close)
+
+
+def run_close(settings: Settings, args: argparse.Namespace) -> int:
+    """``election close``: close, drain, seal, print."""
+    import redis
+
+    from actors.closing import ElectionCloser
+    from election.pubsub.client import Publisher
+    from election.storage.elections import ElectionRegistry
+
+    timeout = args.timeout or settings.claim_stale_s + DRAIN_MARGIN_S
+    settings.require_voter_key()
+    settings.require_signing_key()
+    with stores(settings, "close") as (client, database):
+        publisher = Publisher(settings)
+        progress = ProgressLine(args.election_id) if sys.stderr.isatty() else None
+        closer = ElectionCloser(
+            settings, ElectionRegistry(database), client, publisher, progress=progress
+        )
+        try:
+            closed = reachable(lambda: closer.close(args.election_id, timeout), settings)
+        except redis.RedisError as exc:
+            raise Unavailable(f"cannot reach Redis: {one_line(exc)}") from None
+        finally:
+            if progress is not None:
+                print(file=sys.stderr)
+            publisher.close()
+    for line in result_lines(closed.record.title, closed.record.choices, closed.sealed):
+        print(line)
+    if closed.drained is not None and closed.drained.fenced:
+        print(f"  fenced: {closed.drained.fenced} ballots that never arrived")
+    if closed.drained is not None and not closed.announced:
+        print("  (the close could not be announced; the loggers refuse its votes anyway)")
+    return RET_OK
+
+
+class ProgressLine:
+    """One line on the terminal, rewritten while the drain waits."""
+
+    def __init__(self, election_id: str) -> None:
+        self.election_id = election_id
+
+    def __call__(self, done: int, claims: int) -> None:
+        sys.stderr.write(
+            f"\rclosing election {self.election_id}: {done} of {claims} ballots stored or fenced"
+        )
+        sys.stderr.flush()
+
+
+def result_lines(title: str, choices: tuple[str, ...], sealed: SealedRecord) -> list[str]:
+    """The sealed result for people: each named choice (zeros too), total, turnout."""
+    width = max(len(name) for name in choices)
+    lines = [f"election {sealed.election_id} ({title}): closed, result sealed"]
+    for index, (name, votes) in enumerate(zip(choices, sealed.counts, strict=True)):
+        lines.append(f"  {index}  {name.ljust(width)}  {votes}")
+    lines.append(f"  total: {sealed.total}")
+    if sealed.roll_size:
+        share = 100.0 * sealed.total / sealed.roll_size
+        lines.append(f"  turnout: {sealed.total} of {sealed.roll_size} on the roll ({share:.1f}%)")
+    return lines
