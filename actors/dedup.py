@@ -138,7 +138,7 @@ class VoteLogger:
         """The vote, if it is well formed and its election's rules let it be claimed;
         otherwise it is answered here (or dropped) and ``None``."""
         try:
-            ballot = parse_submission(data, attributes, choices=None)
+            ballot = self._parse(data, attributes)
             view = self.elections.view(ballot.election_id)
             if view is None and self.undeclared is Undeclared.ACCEPT:
                 check_choice(ballot, self.choices)  # today's rule: the global range
@@ -154,6 +154,15 @@ class VoteLogger:
             return None
         tag = self.secrets.ballot_tag(ballot.election_id, token, ballot.uuid)
         return _Vote(ballot, token, tag, message_id)
+
+    def _parse(self, data: bytes, attributes: Mapping[str, str]) -> Ballot:
+        """The vote, with any choice (its election's ballot decides); a malformed one
+        raises with the reason of today's rules (the global range), as it always has."""
+        try:
+            return parse_submission(data, attributes, choices=None)
+        except InvalidVote:
+            parse_submission(data, attributes, choices=self.choices)
+            raise  # not reached: the stricter parse raises too
 
     def close(self) -> None:
         """Stop this process's election feed (its subscription is deleted)."""

@@ -166,3 +166,11 @@ def test_a_dead_letter_replay_after_the_seal_changes_nothing(
     assert services.ballots.restore(ref, 1) is False  # the table refuses it too
     with database.connection_context():
         assert registry.sealed("42") == registry.seal("42")
+
+
+def test_a_malformed_choice_is_refused_with_todays_reason(
+    services: Services, book: ElectionBook
+) -> None:
+    for choice in ("x", 2.5, 99_999):
+        reason = services.vote(1, uuid(), election=5, choice=choice)  # type: ignore[arg-type]
+        assert reason == "rejected: voting must be an integer from 0 to 4"
