@@ -15,11 +15,12 @@ from config import Settings
 from election.cli.args import Subparsers, id_arg, positive_float, stores
 from election.cli.exits import RET_OK
 from election.cli.reach import reachable
+from election.cli.tally import result_from
 from election.domain.errors import Unavailable
 from election.ops.preflight import one_line
 
 if TYPE_CHECKING:
-    from election.storage.elections import SealedRecord
+    pass
 
 #: Seconds the drain waits beyond ``CLAIM_STALE_S`` (after which every claim still
 #: without a row is fenced) by default.
@@ -73,7 +74,9 @@ def run_close(settings: Settings, args: argparse.Namespace) -> int:
             if progress is not None:
                 print(file=sys.stderr)
             publisher.close()
-    for line in result_lines(closed.record.title, closed.record.choices, closed.sealed):
+    # The same lines as `election results` prints for a sealed election.
+    counts = dict(enumerate(closed.sealed.counts))
+    for line in result_from(closed.record, counts, True).to_lines():
         print(line)
     if closed.drained is not None and closed.drained.fenced:
         print(f"  fenced: {closed.drained.fenced} ballots that never arrived")
@@ -93,16 +96,3 @@ class ProgressLine:
             f"\rclosing election {self.election_id}: {done} of {claims} ballots stored or fenced"
         )
         sys.stderr.flush()
-
-
-def result_lines(title: str, choices: tuple[str, ...], sealed: SealedRecord) -> list[str]:
-    """The sealed result for people: each named choice (zeros too), total, turnout."""
-    width = max(len(name) for name in choices)
-    lines = [f"election {sealed.election_id} ({title}): closed, result sealed"]
-    for index, (name, votes) in enumerate(zip(choices, sealed.counts, strict=True)):
-        lines.append(f"  {index}  {name.ljust(width)}  {votes}")
-    lines.append(f"  total: {sealed.total}")
-    if sealed.roll_size:
-        share = 100.0 * sealed.total / sealed.roll_size
-        lines.append(f"  turnout: {sealed.total} of {sealed.roll_size} on the roll ({share:.1f}%)")
-    return lines
