@@ -47,7 +47,7 @@ def run_batch(batch: Sequence[Args], handle_many: HandleMany, publish: Publish, 
         if len(batch) > 1:
             split(batch, send)
         raise
-    except Exception as exc:
+    except Exception as exc:  # whatever failed, each vote goes on alone with its retries
         if len(batch) <= 1:
             raise  # its own retries, with backoff and a limit, then its give-up
         log.warning("batch.deferred", votes=len(batch), error=repr(exc)[:300])

@@ -1,5 +1,5 @@
 """The bridge process: one :class:`FilteredSubscriber` per entry of the route table
-(``election.domain.routes.ROUTES``), started and stopped together; :func:`serve` runs it.
+(``election.domain.routes.ROUTES``), started and stopped together; :func:`run` runs a started one.
 
 Flow control is the subscriber's default (``election.pubsub.subscriber.THREADS`` pulling threads
 of ``BATCH`` messages each per subscription); the bench's relays use the same.
@@ -151,22 +151,11 @@ class Bridge:
         log.info("bridge.stopped", filtered_out=sum(s.dropped for s in self.subscribers))
 
 
-def serve(settings: Settings, broker: dramatiq.Broker, stop: threading.Event) -> None:
-    """Run the bridge of the route table until ``stop`` is set (by a signal handler): start
-    it, pull, then stop it (in-flight forwards finished, the rest nacked).
-
-    When a subscription stops for good, one ``bridge.failed`` line says why, the bridge is
-    stopped, and :class:`BridgeFailed` is raised. Errors of the start (Pub/Sub
-    unreachable, a subscription missing) are raised as they are, for the caller to word.
-    """
-    bridge = Bridge(settings, broker)
-    bridge.start()
-    run(bridge, stop)
-
-
 def run(bridge: Bridge, stop: threading.Event) -> None:
-    """Pull with a started ``bridge`` until ``stop`` is set, then stop it; as
-    :func:`serve` does after the start."""
+    """Pull with a started ``bridge`` until ``stop`` is set (by a signal handler), then
+    stop it (in-flight forwards finished, the rest nacked). When a subscription stops for
+    good, one ``bridge.failed`` line says why, the bridge is stopped, and
+    :class:`BridgeFailed` is raised."""
     try:
         bridge.run_until(stop)
     except BridgeFailed as exc:

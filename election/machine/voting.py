@@ -43,8 +43,6 @@ from election.machine.ballot import BallotFetch
 from election.machine.board import AnswerBoard, Cast
 from election.pubsub.client import (
     CALL_TIMEOUT,
-    OWN_ACK_DEADLINE_S,
-    OWN_SUBSCRIPTION_TTL_S,
     Publisher,
     admin_retry,
     create_own_subscription,
@@ -55,10 +53,6 @@ from election.pubsub.client import (
 from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, RecreateLater, one_by_one
 
 log = structlog.get_logger(__name__)
-
-#: A machine's answer subscription: its ack deadline, and how long Pub/Sub keeps it unused.
-ACK_DEADLINE_S = OWN_ACK_DEADLINE_S
-SUBSCRIPTION_TTL_S = OWN_SUBSCRIPTION_TTL_S
 
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.~+-]")
 

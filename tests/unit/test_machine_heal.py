@@ -11,7 +11,8 @@ from google.api_core import exceptions as api_exceptions
 
 from config import load_settings
 from election.domain import protocol
-from election.machine.voting import ACK_DEADLINE_S, TopicMissing, VotingMachine
+from election.machine.voting import TopicMissing, VotingMachine
+from election.pubsub.client import OWN_ACK_DEADLINE_S
 from election.pubsub.subscriber import RecreateLater
 
 
@@ -80,7 +81,7 @@ def test_the_answer_subscription_is_made_again_as_open_made_it(machine: VotingMa
     assert again == first
     assert again["name"] == machine.subscription
     assert again["filter"] == protocol.machine_filter("m-1")
-    assert again["ack_deadline_seconds"] == ACK_DEADLINE_S
+    assert again["ack_deadline_seconds"] == OWN_ACK_DEADLINE_S
 
 
 def test_an_answer_subscription_that_exists_again_is_listened_on(machine: VotingMachine) -> None:
