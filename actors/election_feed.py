@@ -43,10 +43,6 @@ from election.pubsub.subscriber import FilteredSubscriber, PulledMessage, Recrea
 
 log = structlog.get_logger(__name__)
 
-#: One pulling thread, large pulls: on the emulator most of what it pulls is dropped.
-PULL_THREADS = 1
-PULL_BATCH = 500
-
 
 class ElectionFeed:
     """Feeds ``book`` from this process's own ``election changed`` subscription."""
@@ -74,8 +70,7 @@ class ElectionFeed:
             self.subscription,
             self.handle,
             message_filter=parse_filter(ELECTIONS.filter),
-            threads=PULL_THREADS,
-            batch=PULL_BATCH,
+            pace_s=ELECTIONS.pace_s,
             start_delay_s=0.0,
             on_not_found=self._resubscribe,
         )

@@ -127,6 +127,8 @@ class Route:
     broker: dramatiq.Broker
     #: Publishes an answer to a sender (see the module's docstring); ``None``: no answers.
     answer: Callable[[protocol.OutgoingMessage], object] | None = None
+    #: As ``election.domain.routes.Route.pace_s``.
+    pace_s: float = 0.0
 
     @classmethod
     def of(
@@ -138,7 +140,12 @@ class Route:
     ) -> Route:
         """The route of a route table entry (``election.domain.routes``) in ``namespace``."""
         return cls(
-            entry.subscription(namespace), entry.queue(namespace), entry.actor, broker, answer
+            entry.subscription(namespace),
+            entry.queue(namespace),
+            entry.actor,
+            broker,
+            answer,
+            entry.pace_s,
         )
 
     def forward_batch(self, messages: list[PulledMessage]) -> None:

@@ -85,6 +85,7 @@ class Bridge:
                 subscription_path(settings, route.subscription),
                 route.forward_batch,
                 on_not_found=self.recreator(provisioned.get(route.subscription)),
+                pace_s=route.pace_s,
             )
             for route in self.routes
         ]

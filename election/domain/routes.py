@@ -43,6 +43,9 @@ class Route:
     #: Whether voting machines publish what it selects (rather than our own services):
     #: such subscriptions are (re-)created last (see :func:`creation_order`).
     fed_by_machines: bool = False
+    #: Seconds between the starts of two pulls, for a subscription of rare messages
+    #: (0: pull again at once). See :data:`QUIET_PACE_S`.
+    pace_s: float = 0.0
 
     def subscription(self, namespace: str) -> str:
         """The subscription's name in ``namespace``."""
@@ -52,6 +55,13 @@ class Route:
         """The Dramatiq queue of the service's actors in ``namespace``."""
         return f"{namespace}.{self.service}"
 
+
+#: The pace of a subscription that selects rare messages (ballot requests, election
+#: changes). The emulator applies no filter and hands such a subscription every vote's
+#: messages, to be dropped; pulled at once, each pull under load carries a few of them,
+#: and its pull and acknowledge cost more CPU than the vote's own work. Paced, a quarter
+#: second's drops share one pull. Its matches wait up to this much longer.
+QUIET_PACE_S = 0.25
 
 #: The voting logger: dedups ``submit vote`` messages.
 LOGGER = Route(
@@ -75,6 +85,7 @@ BALLOTS = Route(
     gave_up="ballot_gave_up",
     name="ballots",
     fed_by_machines=True,
+    pace_s=QUIET_PACE_S,
 )
 
 #: Every route (made in :func:`creation_order`; a ballot request lost while the
@@ -101,6 +112,8 @@ class ProcessSubscription:
     kind: str
     service: str
     filter: str
+    #: As :attr:`Route.pace_s`.
+    pace_s: float = 0.0
 
     def prefix(self, namespace: str) -> str:
         """What every such subscription's name in ``namespace`` starts with."""
@@ -112,7 +125,9 @@ class ProcessSubscription:
 
 
 #: Each voting logger process learns of created, opened and closed elections here.
-ELECTIONS = ProcessSubscription("elections", LOGGER.service, protocol.ELECTION_CHANGED_FILTER)
+ELECTIONS = ProcessSubscription(
+    "elections", LOGGER.service, protocol.ELECTION_CHANGED_FILTER, pace_s=QUIET_PACE_S
+)
 #: Every per-process subscription.
 PER_PROCESS: tuple[ProcessSubscription, ...] = (ELECTIONS,)
 
