@@ -30,6 +30,7 @@ from bench.relay import relay_filter, relay_subscription
 from bench.summary import FLOOR_KIND, is_floor
 from bench.warmup import warm_emulator
 from config import Settings
+from election.domain.ed25519 import new_private_key
 from election.domain.errors import ProcessFailed
 from election.local.cleanup import drop_namespace
 from election.local.emulator import Emulator, free_port, is_listening
@@ -162,6 +163,7 @@ def _environment(settings: Settings, host: str, namespace: str) -> tuple[Setting
     }
     env.setdefault("VOTER_KEY", secrets.token_hex(16))
     env.setdefault("RECORD_SIGNING_KEYS", f"bench={secrets.token_hex(16)}")
+    env.setdefault("LOG_SIGNING_KEY", new_private_key())
     phase_settings = dataclasses.replace(
         settings,
         emulator_host=host,

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config import load_settings  # noqa: E402
+from election.domain.ed25519 import new_private_key  # noqa: E402
 from election.local.cleanup import drop_namespace  # noqa: E402
 from election.local.emulator import Emulator, is_listening  # noqa: E402
 
@@ -130,6 +131,7 @@ def demo_environment() -> tuple[dict[str, str], str]:
     # Secrets come from the environment; for a demo without them, make throwaway ones.
     env.setdefault("VOTER_KEY", secrets.token_hex(32))
     env.setdefault("RECORD_SIGNING_KEYS", f"demo={secrets.token_hex(32)}")
+    env.setdefault("LOG_SIGNING_KEY", new_private_key())
     # A namespace and schema of its own per run: the dedup store is sealed with the voter
     # key, so a new throwaway key must not meet an earlier run's claims.
     run_name = f"demo{secrets.token_hex(4)}"

@@ -22,6 +22,7 @@ from election.cli import (
     keys,
     listing,
     machine,
+    record_log,
     records,
     services,
     tally,
@@ -45,6 +46,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     closing.add_parser,  # close
     listing.add_parser,  # list, show
     tally.add_parser,  # results, tally
+    record_log.add_parser,  # proof, verify, bulletin, audit
 )
 
 

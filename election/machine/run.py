@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from election.domain.ballot import ShownBallot, choice_label
-from election.domain.outcomes import Outcome, summarize
+from election.domain.outcomes import FORGED, Outcome, summarize
 from election.machine.voting import TopicMissing, VotingMachine
 
 #: What a run remembers of each vote: its outcome and latency (``None`` on time-out).
@@ -95,6 +95,11 @@ def _send_votes(
         results.append((cast.outcome, cast.latency))
         label = choice_label(cast.choice, plan.names)
         print(f"{cast.uuid}  choice {label}  {cast.outcome}", flush=True)
+
+
+def print_forged(uuid: str, why: str) -> None:
+    """Show an answer whose signature does not hold as such, never as an outcome."""
+    print(f"{uuid}  {FORGED} ({why})", flush=True)
 
 
 def _print_summary(machine_id: str, results: list[Result]) -> None:

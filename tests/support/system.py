@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from config import Settings, load_settings
 from election.domain import protocol
+from election.domain.ed25519 import new_private_key
 from election.domain.secrecy import VoterSecrets
 from election.domain.votes import canonical_id
 from election.local.cleanup import drop_namespace
@@ -64,6 +65,7 @@ class ElectionSystem:
             "PYTHONUNBUFFERED": "1",
             "VOTER_KEY": secrets.token_hex(16),
             "RECORD_SIGNING_KEYS": f"k1={secrets.token_hex(16)}",
+            "LOG_SIGNING_KEY": new_private_key(),
             "ACTOR_MAX_BACKOFF_MS": "1000",
             **(extra_env or {}),
         }

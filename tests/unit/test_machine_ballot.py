@@ -17,6 +17,7 @@ from election.cli import machine as machine_cli
 from election.cli.exits import RET_ERROR, RET_OK
 from election.domain import protocol
 from election.domain.ballot import UNDECLARED, ShownBallot
+from election.domain.ed25519 import new_private_key
 from election.domain.outcomes import Kind, Outcome
 from election.machine import ballot as ballot_module
 from election.machine import voting
@@ -25,7 +26,13 @@ from election.machine.board import Cast
 from election.pubsub.pulled import PulledMessage
 
 CHOICES = ("North", "South", "East")
-SETTINGS = load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:9", "ELECTION_TOPIC": "votes"})
+SETTINGS = load_settings(
+    {
+        "PUBSUB_EMULATOR_HOST": "127.0.0.1:9",
+        "ELECTION_TOPIC": "votes",
+        "LOG_SIGNING_KEY": new_private_key(),
+    }
+)
 
 
 class FakeMachine:
@@ -34,7 +41,7 @@ class FakeMachine:
     ballot: ClassVar[ShownBallot | None] = None
     made: ClassVar[list[FakeMachine]] = []
 
-    def __init__(self, settings: Any, machine_id: str, election_id: str) -> None:
+    def __init__(self, settings: Any, machine_id: str, election_id: str, **_: Any) -> None:
         self.machine_id, self.election_id = machine_id, election_id
         self.opened = self.closed = False
         self.choices: list[int] = []
