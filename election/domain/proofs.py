@@ -177,7 +177,7 @@ def verify_proof_document(doc: object, public_key: Ed25519PublicKey) -> list[str
     if checkpoint.election_id != proof.election_id:
         problems.append(
             f"the checkpoint is of election {checkpoint.election_id!r},"
-            f" the proof of {proof.election_id!r}"
+            f" the proof of {proof.election_id[:70]!r}"
         )
     if proof.tree_size != checkpoint.size:
         problems.append(
