@@ -15,6 +15,7 @@ CPU_KINDS = (
     "bridge",
     "logger",
     "recorder",
+    "checkpointer",
     "relay:1",
     "relay:2",
     "emulator",

@@ -37,7 +37,7 @@ from election.local.emulator import Emulator, free_port, is_listening
 from election.ops.provision import SubscriptionSpec, ensure_subscription, ensure_topic
 from election.pubsub.client import CALL_TIMEOUT, publisher_client, subscriber_client
 
-SERVICE_KINDS = ("bridge", "logger", "recorder")
+SERVICE_KINDS = ("bridge", "logger", "recorder", "checkpointer")
 
 
 def phase_name(kind: str, start: int, starts: int) -> str:
@@ -276,6 +276,7 @@ def _system(
         raise ProcessFailed(f"provision failed: {fleet.processes[0][2].read_text()[-2000:]}")
     fleet.processes = []
     fleet.start("bridge", commands["bridge"])
+    fleet.start("checkpointer", commands["checkpointer"])
     for kind in ("logger", "recorder"):
         fleet.start(kind, commands[kind], scale.get(kind, 1))
     try:

@@ -88,7 +88,7 @@ def add_parser(subparsers: Subparsers) -> None:
 
 def run_proof(settings: Settings, args: argparse.Namespace) -> int:
     """``election proof``: one JSON proof, or exit 1 when no checkpoint holds the receipt."""
-    from election.domain.proofs import prove
+    from election.domain.bulletin import prove
     from election.domain.receipts import parse_receipt
 
     receipt = parse_receipt(args.receipt)
@@ -106,7 +106,7 @@ def run_proof(settings: Settings, args: argparse.Namespace) -> int:
             f"{receipt} (yet: try again in a few seconds)"
         )
         return RET_ERROR
-    print(json.dumps(proof.to_json(), indent=2))
+    print(json.dumps(proof, indent=2))
     return RET_OK
 
 
@@ -114,27 +114,33 @@ def run_verify(settings: Settings, args: argparse.Namespace) -> int:
     """``election verify``: ``valid`` (0), or every failed check (1)."""
     import sys
 
+    from election.domain import proofs
     from election.domain.ed25519 import load_public_key
-    from election.domain.proofs import InclusionProof, check, parse_proof
 
     key = load_public_key(args.public_key)
     text = sys.stdin.read() if str(args.proof) == "-" else _read_text(args.proof)
-    proof = parse_proof(_json(text, str(args.proof)))
-    problems = check(proof, key)
+    doc = _json(text, str(args.proof))
+    kind = doc.get("format") if isinstance(doc, dict) else None
+    if kind == proofs.CONSISTENCY_FORMAT:
+        problems = proofs.verify_consistency_document(doc, key)
+    else:
+        problems = proofs.verify_proof_document(doc, key)
     for problem in problems:
         print(f"invalid: {problem}")
     if problems:
         return RET_ERROR
-    if isinstance(proof, InclusionProof):
+    if kind == proofs.CONSISTENCY_FORMAT:
+        consistency = proofs.ConsistencyProof.from_json(doc)
         print(
-            f"valid: receipt {proof.receipt} is leaf {proof.leaf_index} of the "
-            f"{proof.tree_size} in election {proof.election_id}'s checkpoint, signed by "
-            "the given key"
+            f"valid: the log of {consistency.new.checkpoint.size} leaves extends the one "
+            f"of {consistency.old.checkpoint.size}, both checkpoints signed by this key"
         )
     else:
+        inclusion = proofs.InclusionProof.from_json(doc)
         print(
-            f"valid: the log of {proof.new.checkpoint.size} leaves extends the one of "
-            f"{proof.old.checkpoint.size}, both signed by the given key"
+            f"valid: receipt {inclusion.receipt} is leaf {inclusion.leaf_index} of "
+            f"{inclusion.tree_size} in election {inclusion.election_id}'s checkpoint, "
+            "signed by this key"
         )
     return RET_OK
 
@@ -237,8 +243,8 @@ def _write_bulletin(
 
 def _read_bulletin(directory: Path) -> tuple[list[Any], list[Any]]:
     """The leaves and checkpoints of a bulletin (no database)."""
+    from election.domain.bulletin import PublicLeaf
     from election.domain.checkpoints import SignedCheckpoint
-    from election.domain.proofs import PublicLeaf
 
     leaves_doc = _json(_read_text(directory / LEAVES), str(directory / LEAVES))
     checkpoints_doc = _json(_read_text(directory / CHECKPOINTS), str(directory / CHECKPOINTS))

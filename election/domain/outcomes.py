@@ -34,8 +34,6 @@ class Outcome:
     def __str__(self) -> str:
         if self.kind is Kind.REJECTED:
             return f"Rejected: {self.detail}" if self.detail else "Rejected"
-        if self.receipt is not None:
-            return f"{self.kind.value}, receipt {self.receipt}"
         return str(self.kind.value)
 
 

@@ -1,231 +1,270 @@
-"""Proof documents anyone can check offline: a receipt's inclusion in a signed checkpoint,
-and the consistency of two signed checkpoints of one log.
+"""Proof documents: what a voter or an auditor takes away and checks offline.
 
-An inclusion proof is one JSON object (hashes in lowercase hex)::
+An **inclusion proof** shows that the ballot of a receipt is leaf ``leaf_index`` of the
+log a signed checkpoint commits to::
 
-    {"kind": "inclusion", "election": "4201", "receipt": "K7QD-...",
-     "commitment": "<hex>", "leaf_index": 12, "tree_size": 40,
-     "audit_path": ["<hex>", ...], "checkpoint": {<a signed checkpoint's JSON>}}
+    {"format": "election-inclusion-v1", "election_id", "receipt", "commitment",
+     "leaf_hash", "leaf_index", "tree_size", "audit_path": [...], "checkpoint": {...}}
 
-It holds when the checkpoint's signature is the given public key's, the checkpoint is of
-the same election and size, and the leaf recomputed from the election, the receipt and
-the commitment (``election.domain.receipts.leaf_data``) is at ``leaf_index`` under the
-checkpoint's root. The commitment hides the choice: the proof says a ballot is counted,
-not how it was cast.
+A **consistency proof** shows that a later signed checkpoint extends an earlier one,
+so nothing counted then was changed or dropped since::
 
-A consistency proof holds two signed checkpoints (``old``, ``new``) and the RFC 9162 proof
-that the new tree extends the old one unchanged.
+    {"format": "election-consistency-v1", "old": {...}, "new": {...}, "proof": [...]}
+
+Hashes are lowercase hex; checkpoints are in ``SignedCheckpoint.to_json`` form. Reading
+one (``*.from_json``) refuses anything malformed with :class:`BadProof` naming the field.
+Verifying one needs only the log's public key and lists every check that failed, in
+words; an empty list means the document proves what it says. Verifiers never raise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from election.domain import jsonfields
 from election.domain.checkpoints import BadCheckpoint, SignedCheckpoint, verify_checkpoint
-from election.domain.ed25519 import public_key_text
 from election.domain.errors import InvalidInput
 from election.domain.merkle import (
     HASH_SIZE,
-    MerkleTree,
+    MAX_SIZE,
     leaf_hash,
     verify_consistency,
     verify_inclusion,
 )
-from election.domain.receipts import BadReceipt, leaf_data, parse_receipt
+from election.domain.receipts import COMMITMENT_BYTES, leaf_data
 
-INCLUSION = "inclusion"
-CONSISTENCY = "consistency"
+INCLUSION_FORMAT = "election-inclusion-v1"
+CONSISTENCY_FORMAT = "election-consistency-v1"
+#: A path has one hash per level (64 at most for 64-bit sizes); a consistency proof up
+#: to two per level.
+MAX_PATH = 64
+MAX_PROOF = 2 * MAX_PATH
+_INCLUSION_FIELDS = (
+    "format",
+    "election_id",
+    "receipt",
+    "commitment",
+    "leaf_hash",
+    "leaf_index",
+    "tree_size",
+    "audit_path",
+    "checkpoint",
+)
+_CONSISTENCY_FIELDS = ("format", "old", "new", "proof")
+_Proof = TypeVar("_Proof")
 
 
 class BadProof(InvalidInput):
-    """A proof document that is malformed (not one that fails: see :func:`check`)."""
+    """A proof document is malformed; the message names the field."""
 
 
-@dataclass(frozen=True)
-class PublicLeaf:
-    """One leaf of a log as the public record shows it: its position, the receipt and the
-    commitment it binds, and its hash (what the checkpoints cover)."""
-
-    position: int
-    receipt: str
-    commitment: bytes
-    leaf_hash: bytes
-
-    def to_json(self) -> dict[str, Any]:
-        """The bulletin's form."""
-        return {
-            "position": self.position,
-            "receipt": self.receipt,
-            "commitment": self.commitment.hex(),
-            "leaf_hash": self.leaf_hash.hex(),
-        }
-
-    @classmethod
-    def from_json(cls, doc: object) -> PublicLeaf:
-        """A leaf of a bulletin; :class:`BadProof` naming the field that is wrong."""
-        if not isinstance(doc, Mapping):
-            raise BadProof("a leaf is a JSON object")
-        commitment = hash_from_hex(doc.get("commitment"), "commitment")
-        hash_ = hash_from_hex(doc.get("leaf_hash"), "leaf_hash")
-        return cls(_field(doc, "position", int), _field(doc, "receipt", str), commitment, hash_)
+def _checkpoint(value: object, name: str) -> SignedCheckpoint:
+    try:
+        return SignedCheckpoint.from_json(value)
+    except BadCheckpoint as exc:
+        raise BadProof(f"{name}: {exc}") from None
 
 
 @dataclass(frozen=True)
 class InclusionProof:
-    """A receipt's leaf, its place in a tree, and the checkpoint of that tree."""
+    """That the ballot of ``receipt`` is leaf ``leaf_index`` under ``checkpoint``."""
 
     election_id: str
     receipt: str
     commitment: bytes
+    leaf_hash: bytes
     leaf_index: int
+    tree_size: int
     audit_path: tuple[bytes, ...]
     checkpoint: SignedCheckpoint
 
-    @property
-    def tree_size(self) -> int:
-        """The size of the tree the proof is for (the checkpoint's)."""
-        return self.checkpoint.checkpoint.size
-
     def to_json(self) -> dict[str, Any]:
-        """The document."""
+        """The JSON object form."""
         return {
-            "kind": INCLUSION,
-            "election": self.election_id,
+            "format": INCLUSION_FORMAT,
+            "election_id": self.election_id,
             "receipt": self.receipt,
             "commitment": self.commitment.hex(),
+            "leaf_hash": self.leaf_hash.hex(),
             "leaf_index": self.leaf_index,
             "tree_size": self.tree_size,
-            "audit_path": [h.hex() for h in self.audit_path],
+            "audit_path": [node.hex() for node in self.audit_path],
             "checkpoint": self.checkpoint.to_json(),
         }
+
+    @classmethod
+    def from_json(cls, value: object) -> InclusionProof:
+        """The proof in JSON object form ``value``; raise :class:`BadProof`. Nothing is
+        verified here but the form of each field."""
+        doc = jsonfields.document(value, _INCLUSION_FIELDS, BadProof, "inclusion proof")
+        jsonfields.exact(doc["format"], INCLUSION_FORMAT, BadProof, "format")
+        return cls(
+            election_id=jsonfields.text(doc["election_id"], BadProof, "election_id"),
+            receipt=jsonfields.text(doc["receipt"], BadProof, "receipt"),
+            commitment=jsonfields.hex_bytes(
+                doc["commitment"], COMMITMENT_BYTES, BadProof, "commitment"
+            ),
+            leaf_hash=jsonfields.hex_bytes(doc["leaf_hash"], HASH_SIZE, BadProof, "leaf_hash"),
+            leaf_index=jsonfields.integer(doc["leaf_index"], MAX_SIZE, BadProof, "leaf_index"),
+            tree_size=jsonfields.integer(doc["tree_size"], MAX_SIZE, BadProof, "tree_size"),
+            audit_path=jsonfields.hex_list(
+                doc["audit_path"], HASH_SIZE, MAX_PATH, BadProof, "audit_path"
+            ),
+            checkpoint=_checkpoint(doc["checkpoint"], "checkpoint"),
+        )
+
+
+def inclusion_document(
+    election_id: str,
+    receipt: str,
+    commitment: bytes,
+    leaf_index: int,
+    tree_size: int,
+    audit_path: Sequence[bytes],
+    checkpoint: SignedCheckpoint,
+) -> dict[str, Any]:
+    """The inclusion proof document of one ballot; raise an :class:`InvalidInput` if
+    a field is malformed (what is published must read back)."""
+    path = _hashes(audit_path, MAX_PATH, "audit_path")
+    if not isinstance(checkpoint, SignedCheckpoint):
+        raise BadProof("checkpoint must be a signed checkpoint")
+    leaf = leaf_hash(leaf_data(election_id, receipt, commitment))
+    proof = InclusionProof(
+        election_id, receipt, commitment, leaf, leaf_index, tree_size, path, checkpoint
+    )
+    doc = proof.to_json()
+    InclusionProof.from_json(doc)
+    return doc
+
+
+def _hashes(values: Sequence[bytes], limit: int, name: str) -> tuple[bytes, ...]:
+    hashes = tuple(values)
+    if len(hashes) > limit or not all(
+        isinstance(value, bytes) and len(value) == HASH_SIZE for value in hashes
+    ):
+        raise BadProof(f"{name} must be at most {limit} hashes of {HASH_SIZE} bytes")
+    return hashes
+
+
+def _read(reader: Callable[[object], _Proof], doc: object) -> tuple[_Proof | None, list[str]]:
+    try:
+        return reader(doc), []
+    except InvalidInput as exc:
+        return None, [f"malformed: {exc}"]
+    except (TypeError, ValueError, AttributeError) as exc:
+        # The readers raise only InvalidInput; a verifier must not crash if one slips.
+        return None, [f"malformed: {type(exc).__name__}"]
+
+
+def verify_proof_document(doc: object, public_key: Ed25519PublicKey) -> list[str]:
+    """What is wrong with the inclusion proof document ``doc``; empty if nothing is.
+
+    Checked: the form of every field; the checkpoint's signature; that proof and
+    checkpoint are of one election and one tree size; that the leaf index is in the
+    tree; that the leaf hash is that of the election, receipt and commitment; and that
+    the audit path leads from it to the checkpoint's root.
+    """
+    proof, problems = _read(InclusionProof.from_json, doc)
+    if proof is None:
+        return problems
+    checkpoint = proof.checkpoint.checkpoint
+    if not verify_checkpoint(proof.checkpoint, public_key):
+        problems.append("the checkpoint's signature does not verify with this public key")
+    if checkpoint.election_id != proof.election_id:
+        problems.append(
+            f"the checkpoint is of election {checkpoint.election_id!r},"
+            f" the proof of {proof.election_id[:70]!r}"
+        )
+    if proof.tree_size != checkpoint.size:
+        problems.append(
+            f"the proof is for a tree of {proof.tree_size} leaves,"
+            f" the checkpoint signs {checkpoint.size}"
+        )
+    if proof.leaf_index >= proof.tree_size:
+        problems.append(f"leaf {proof.leaf_index} is not in a tree of {proof.tree_size} leaves")
+    problems += _leaf_problems(proof)
+    # The size comes from the checkpoint: a proof binds a size only through its root.
+    path, root = list(proof.audit_path), checkpoint.root
+    if not verify_inclusion(proof.leaf_hash, proof.leaf_index, checkpoint.size, path, root):
+        problems.append("the audit path does not lead from the leaf to the checkpoint's root")
+    return problems
+
+
+def _leaf_problems(proof: InclusionProof) -> list[str]:
+    try:
+        data = leaf_data(proof.election_id, proof.receipt, proof.commitment)
+    except InvalidInput as exc:
+        return [f"the leaf cannot be recomputed: {exc}"]
+    if leaf_hash(data) != proof.leaf_hash:
+        return ["the leaf hash is not that of this election, receipt and commitment"]
+    return []
 
 
 @dataclass(frozen=True)
 class ConsistencyProof:
-    """Two checkpoints of one log and the proof that the second extends the first."""
+    """That checkpoint ``new`` extends checkpoint ``old``."""
 
     old: SignedCheckpoint
     new: SignedCheckpoint
-    path: tuple[bytes, ...]
+    proof: tuple[bytes, ...]
 
     def to_json(self) -> dict[str, Any]:
-        """The document."""
+        """The JSON object form."""
         return {
-            "kind": CONSISTENCY,
+            "format": CONSISTENCY_FORMAT,
             "old": self.old.to_json(),
             "new": self.new.to_json(),
-            "proof": [h.hex() for h in self.path],
+            "proof": [node.hex() for node in self.proof],
         }
 
-
-def parse_proof(doc: object) -> InclusionProof | ConsistencyProof:
-    """A proof document; :class:`BadProof` naming the field that is wrong."""
-    if not isinstance(doc, Mapping):
-        raise BadProof("a proof is a JSON object")
-    try:
-        if doc.get("kind") == INCLUSION:
-            return _inclusion(doc)
-        if doc.get("kind") == CONSISTENCY:
-            old, new = (
-                SignedCheckpoint.from_json(doc.get("old")),
-                SignedCheckpoint.from_json(doc.get("new")),
-            )
-            return ConsistencyProof(old, new, _hashes(doc, "proof"))
-    except BadCheckpoint as bad:
-        raise BadProof(str(bad)) from None
-    raise BadProof(f"proof field 'kind' must be {INCLUSION!r} or {CONSISTENCY!r}")
-
-
-def _inclusion(doc: Mapping[str, Any]) -> InclusionProof:
-    election = _field(doc, "election", str)
-    try:
-        receipt = parse_receipt(_field(doc, "receipt", str))
-    except BadReceipt as bad:
-        raise BadProof(f"proof field 'receipt': {bad}") from None
-    index, size = _field(doc, "leaf_index", int), _field(doc, "tree_size", int)
-    checkpoint = SignedCheckpoint.from_json(doc.get("checkpoint"))
-    if size != checkpoint.checkpoint.size:
-        raise BadProof("proof field 'tree_size' is not its checkpoint's size")
-    if not 0 <= index < size:
-        raise BadProof("proof field 'leaf_index' is not a leaf of a tree of 'tree_size'")
-    commitment = hash_from_hex(doc.get("commitment"), "commitment")
-    return InclusionProof(
-        election, receipt, commitment, index, _hashes(doc, "audit_path"), checkpoint
-    )
-
-
-def check(proof: InclusionProof | ConsistencyProof, public_key: Ed25519PublicKey) -> list[str]:
-    """What does not hold in ``proof`` under ``public_key``, one line each (none: valid)."""
-    if isinstance(proof, ConsistencyProof):
-        return _check_consistency(proof, public_key)
-    problems = _signature_problems(proof.checkpoint, public_key, "the checkpoint")
-    if proof.checkpoint.checkpoint.election_id != proof.election_id:
-        problems.append("the checkpoint is of another election")
-    leaf = leaf_hash(leaf_data(proof.election_id, proof.receipt, proof.commitment))
-    root = proof.checkpoint.checkpoint.root
-    if not verify_inclusion(leaf, proof.leaf_index, proof.tree_size, proof.audit_path, root):
-        problems.append(
-            f"the receipt's leaf is not at index {proof.leaf_index} of the checkpoint's tree"
+    @classmethod
+    def from_json(cls, value: object) -> ConsistencyProof:
+        """The proof in JSON object form ``value``; raise :class:`BadProof`."""
+        doc = jsonfields.document(value, _CONSISTENCY_FIELDS, BadProof, "consistency proof")
+        jsonfields.exact(doc["format"], CONSISTENCY_FORMAT, BadProof, "format")
+        return cls(
+            old=_checkpoint(doc["old"], "old"),
+            new=_checkpoint(doc["new"], "new"),
+            proof=jsonfields.hex_list(doc["proof"], HASH_SIZE, MAX_PROOF, BadProof, "proof"),
         )
-    return problems
 
 
-def _check_consistency(proof: ConsistencyProof, public_key: Ed25519PublicKey) -> list[str]:
-    problems = _signature_problems(proof.old, public_key, "the old checkpoint")
-    problems += _signature_problems(proof.new, public_key, "the new checkpoint")
+def consistency_document(
+    old: SignedCheckpoint, new: SignedCheckpoint, proof: Sequence[bytes]
+) -> dict[str, Any]:
+    """The consistency proof document from ``old`` to ``new``; raise :class:`BadProof`
+    if a field is malformed."""
+    if not (isinstance(old, SignedCheckpoint) and isinstance(new, SignedCheckpoint)):
+        raise BadProof("old and new must be signed checkpoints")
+    doc = ConsistencyProof(old, new, _hashes(proof, MAX_PROOF, "proof")).to_json()
+    ConsistencyProof.from_json(doc)
+    return doc
+
+
+def verify_consistency_document(doc: object, public_key: Ed25519PublicKey) -> list[str]:
+    """What is wrong with the consistency proof document ``doc``; empty if nothing is.
+
+    Checked: the form; both signatures; one election; that the new tree is not smaller;
+    and that the proof shows the new root's tree extends the old root's.
+    """
+    proof, problems = _read(ConsistencyProof.from_json, doc)
+    if proof is None:
+        return problems
     old, new = proof.old.checkpoint, proof.new.checkpoint
+    for name, signed in (("old", proof.old), ("new", proof.new)):
+        if not verify_checkpoint(signed, public_key):
+            problems.append(f"the {name} checkpoint's signature does not verify with this key")
     if old.election_id != new.election_id:
-        problems.append("the checkpoints are of two elections")
-    if not verify_consistency(old.size, new.size, old.root, new.root, proof.path):
-        problems.append(f"the tree of {new.size} leaves does not extend the one of {old.size}")
+        elections = f"{old.election_id!r} and {new.election_id!r}"
+        problems.append(f"the checkpoints are of two elections, {elections}")
+    if old.size > new.size:
+        problems.append(f"the new checkpoint has {new.size} leaves, the old one {old.size}")
+    elif old.size == new.size and old.root != new.root:
+        problems.append("two different roots for the same size: the log forked")
+    elif not verify_consistency(old.size, new.size, old.root, new.root, list(proof.proof)):
+        problems.append("the proof does not show the new tree extends the old one")
     return problems
-
-
-def _signature_problems(
-    signed: SignedCheckpoint, public_key: Ed25519PublicKey, what: str
-) -> list[str]:
-    if not verify_checkpoint(signed, public_key):
-        return [f"{what}'s signature is not {public_key_text(public_key)}'s"]
-    return []
-
-
-def _field(doc: Mapping[str, Any], name: str, kind: type) -> Any:
-    value = doc.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise BadProof(f"proof field {name!r} must be a {kind.__name__}")
-    return value
-
-
-def _hashes(doc: Mapping[str, Any], name: str) -> tuple[bytes, ...]:
-    values = doc.get(name)
-    if not isinstance(values, list):
-        raise BadProof(f"proof field {name!r} must be a list of hex hashes")
-    return tuple(hash_from_hex(v, name) for v in values)
-
-
-def hash_from_hex(value: object, name: str) -> bytes:
-    """A 32-byte hash from lowercase hex; :class:`BadProof` naming ``name`` otherwise."""
-    return jsonfields.hex_bytes(value, HASH_SIZE, BadProof, name)
-
-
-def prove(
-    election_id: str, receipt: str, leaves: Sequence[PublicLeaf], latest: SignedCheckpoint
-) -> InclusionProof | None:
-    """The inclusion proof of ``receipt`` in the tree of ``latest``, a checkpoint of the
-    log whose leaves are ``leaves`` (in position order); ``None`` when that checkpoint
-    does not hold it (yet). One function for the database and for a bulletin's files."""
-    size = latest.checkpoint.size
-    held = list(leaves[:size])
-    if len(held) != size or any(leaf.position != n for n, leaf in enumerate(held)):
-        raise BadProof(f"the leaves do not run 0..{size - 1} in order: the record is damaged")
-    found = next((leaf for leaf in held if leaf.receipt == receipt), None)
-    if found is None:
-        return None
-    tree = MerkleTree([leaf.leaf_hash for leaf in held])
-    path = tuple(tree.inclusion_proof(found.position))
-    return InclusionProof(election_id, receipt, found.commitment, found.position, path, latest)

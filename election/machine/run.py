@@ -94,7 +94,10 @@ def _send_votes(
         sent += 1
         results.append((cast.outcome, cast.latency))
         label = choice_label(cast.choice, plan.names)
-        print(f"{cast.uuid}  choice {label}  {cast.outcome}", flush=True)
+        # The receipt, when there is one, after the outcome: the voter keeps it to check
+        # later that the ballot is in the record (``election proof``).
+        receipt = "" if cast.outcome.receipt is None else f"  receipt {cast.outcome.receipt}"
+        print(f"{cast.uuid}  choice {label}  {cast.outcome}{receipt}", flush=True)
 
 
 def print_forged(uuid: str, why: str) -> None:

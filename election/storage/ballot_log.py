@@ -24,10 +24,10 @@ from typing import Any, cast
 
 import peewee
 
+from election.domain.bulletin import PublicLeaf
 from election.domain.checkpoints import Checkpoint, SignedCheckpoint
 from election.domain.log_audit import AuditRow
 from election.domain.merkle import CompactRange, leaf_hash
-from election.domain.proofs import PublicLeaf
 from election.domain.receipts import commitment, leaf_data, new_nonce, new_receipt
 from election.storage.models import Ballot, BallotState, LogCheckpoint, LogLeaf
 
