@@ -43,7 +43,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--election-id", required=True, type=id_arg, help="election ID")
     p.add_argument("--receipt", required=True, help="the receipt, as the machine printed it")
     p.add_argument("--bulletin", type=Path, metavar="DIR", help="read a bulletin's files instead")
-    p.set_defaults(run=run_proof)
+    p.set_defaults(run_offline=run_proof)
 
     p = subparsers.add_parser(
         "verify",
@@ -55,7 +55,7 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.add_argument("proof", type=Path, metavar="PROOF.json", help="the proof ('-': stdin)")
     p.add_argument("--public-key", required=True, help="the log's public key (ed25519:...)")
-    p.set_defaults(run=run_verify)
+    p.set_defaults(run_offline=run_verify)
 
     p = subparsers.add_parser(
         "bulletin",
@@ -86,8 +86,10 @@ def add_parser(subparsers: Subparsers) -> None:
     p.set_defaults(run=run_audit)
 
 
-def run_proof(settings: Settings, args: argparse.Namespace) -> int:
-    """``election proof``: one JSON proof, or exit 1 when no checkpoint holds the receipt."""
+def run_proof(args: argparse.Namespace) -> int:
+    """``election proof``: one JSON proof, or exit 1 when no checkpoint holds the receipt.
+    With ``--bulletin`` it reads files only, and needs no settings."""
+    from config import load_settings
     from election.domain.bulletin import prove
     from election.domain.receipts import parse_receipt
 
@@ -95,7 +97,7 @@ def run_proof(settings: Settings, args: argparse.Namespace) -> int:
     if args.bulletin is not None:
         leaves, checkpoints = _read_bulletin(args.bulletin)
     else:
-        leaves, checkpoints = _read_database(settings, args.election_id)
+        leaves, checkpoints = _read_database(load_settings(), args.election_id)
     if not checkpoints:
         print(f"election proof: election {args.election_id} has no checkpoint yet")
         return RET_ERROR
@@ -110,7 +112,7 @@ def run_proof(settings: Settings, args: argparse.Namespace) -> int:
     return RET_OK
 
 
-def run_verify(settings: Settings, args: argparse.Namespace) -> int:
+def run_verify(args: argparse.Namespace) -> int:
     """``election verify``: ``valid`` (0), or every failed check (1)."""
     import sys
 
