@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.checkpoint_lag import checkpoint_lags
 from bench.driver import ClosedLoop, LoadResult
 from bench.fleet import (
     Fleet,
@@ -58,6 +59,8 @@ class Phase:
     cpu: dict[str, float] = field(default_factory=dict)
     start: int = 1
     starts: int = 1
+    #: Seconds from each ballot's answer to the first checkpoint holding it (the system).
+    checkpoint_lags: list[float] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -282,9 +285,14 @@ def _system(
     try:
         fleet.wait_ready()
         label = " ".join(f"{kind}={scale.get(kind, 1)}" for kind in ("logger", "recorder"))
-        return _measure(
+        phase = _measure(
             f"system ({label})", start, system_settings, fleet, "submit vote", options, progress
         )
+        # Before the fleet stops: the last checkpoint comes from its checkpointer.
+        phase.checkpoint_lags = checkpoint_lags(
+            system_settings, system_settings.namespace, phase.load.receipts
+        )
+        return phase
     finally:
         fleet.stop()
         drop_namespace(system_settings)

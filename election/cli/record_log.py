@@ -159,7 +159,7 @@ def run_bulletin(settings: Settings, args: argparse.Namespace) -> int:
 
     def read() -> tuple[Any, ...]:
         registry = ElectionRegistry(database)
-        log = BallotLog(database, _no_signing)
+        log = BallotLog(database)
         record = registry.get(election_id)
         if record is None:
             result = undeclared_json(election_id, registry.counts(election_id))
@@ -199,7 +199,7 @@ def run_audit(settings: Settings, args: argparse.Namespace) -> int:
     def read() -> tuple[Any, ...]:
         sealed = ElectionRegistry(database).sealed(election_id)
         shown = None if sealed is None else Sealed(sealed.counts, sealed.log_size, sealed.log_root)
-        checkpoints = BallotLog(database, _no_signing).checkpoints(election_id)
+        checkpoints = BallotLog(database).checkpoints(election_id)
         return audit_rows(election_id), stored_leaves(election_id), checkpoints, shown
 
     with postgres(settings, "audit") as database:
@@ -263,12 +263,8 @@ def _read_database(settings: Settings, election_id: str) -> tuple[list[Any], lis
     from election.storage.ballot_log import BallotLog
 
     with postgres(settings, "proof") as database:
-        log = BallotLog(database, _no_signing)
+        log = BallotLog(database)
         return stored(lambda: (log.leaves(election_id), log.checkpoints(election_id)), settings)
-
-
-def _no_signing(checkpoint: Any) -> Any:
-    raise AssertionError("a reading command signs nothing")
 
 
 def _read_text(path: Path) -> str:

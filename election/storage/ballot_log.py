@@ -66,8 +66,9 @@ class BallotLog:
     """The logs of one database's elections. One per process; thread-safe only in that
     every append is its own transaction (the cache of trees is rebuilt when stale)."""
 
-    def __init__(self, database: peewee.Database, sign: CheckpointSigner) -> None:
+    def __init__(self, database: peewee.Database, sign: CheckpointSigner | None = None) -> None:
         self.database = database
+        #: ``None`` for a reader (the bulletin, proofs, the audit): it cannot append.
         self.sign = sign
         # The tree of each election as this process last left it; checked against the
         # stored size under the lock, and rebuilt from the stored leaves when another
@@ -84,6 +85,9 @@ class BallotLog:
         sign a checkpoint of it; ``None`` when there were none. ``final`` (the close): a
         checkpoint of the log as it is even with nothing new, unless the latest one
         already has its size (then that one, with nothing taken)."""
+        if self.sign is None:
+            raise TypeError("this BallotLog only reads: it was given no signer")
+        sign = self.sign
         with self.database.atomic():
             self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(election_id),))
             tree = self._tree(election_id)
@@ -98,7 +102,7 @@ class BallotLog:
                     return Appended(latest, 0)
             leaves = self._take(election_id, tree.size, rows)
             tree.extend(hash_ for _, hash_ in leaves)
-            signed = self.sign(Checkpoint(election_id, tree.size, tree.root(), now_ms()))
+            signed = sign(Checkpoint(election_id, tree.size, tree.root(), now_ms()))
             self._store(signed)
         self._trees[election_id] = tree
         return Appended(signed, len(rows))
