@@ -36,12 +36,21 @@ def add_parser(subparsers: Subparsers) -> None:
         help="print a JSON proof that a receipt is in the election's signed log",
         description="Print one JSON inclusion proof of the receipt's ballot in the latest "
         "signed checkpoint of the election's log: the leaf index, the tree size, the "
-        "audit path and the checkpoint (hashes in lowercase hex). From the database, or "
-        "with --bulletin DIR from a bulletin's files alone. Exits 1 if no checkpoint "
-        "holds the receipt (yet: a ballot is in one about a second after its answer).",
+        "audit path and the checkpoint (hashes in lowercase hex). With --consistency "
+        "SIZE instead, the proof that the latest checkpoint extends the one of that size "
+        "unchanged. From the database, or with --bulletin DIR from a bulletin's files "
+        "alone. Exits 1 if no checkpoint holds the receipt (yet: a ballot is in one about "
+        "a second after its answer).",
     )
     p.add_argument("--election-id", required=True, type=id_arg, help="election ID")
-    p.add_argument("--receipt", required=True, help="the receipt, as the machine printed it")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--receipt", help="the receipt, as the machine printed it")
+    which.add_argument(
+        "--consistency",
+        type=int,
+        metavar="SIZE",
+        help="prove the latest checkpoint consistent with the one of SIZE leaves",
+    )
     p.add_argument("--bulletin", type=Path, metavar="DIR", help="read a bulletin's files instead")
     p.set_defaults(run_offline=run_proof)
 
@@ -89,23 +98,36 @@ def add_parser(subparsers: Subparsers) -> None:
 def run_proof(args: argparse.Namespace) -> int:
     """``election proof``: one JSON proof, or exit 1 when no checkpoint holds the receipt.
     With ``--bulletin`` it reads files only, and needs no settings."""
+    import sys
+
     from config import load_settings
-    from election.domain.bulletin import prove
+    from election.domain.bulletin import prove, prove_consistency
     from election.domain.receipts import parse_receipt
 
-    receipt = parse_receipt(args.receipt)
+    receipt = None if args.receipt is None else parse_receipt(args.receipt)
     if args.bulletin is not None:
         leaves, checkpoints = _read_bulletin(args.bulletin)
     else:
         leaves, checkpoints = _read_database(load_settings(), args.election_id)
     if not checkpoints:
-        print(f"election proof: election {args.election_id} has no checkpoint yet")
+        print(f"election proof: election {args.election_id} has no checkpoint yet", file=sys.stderr)
         return RET_ERROR
+    if receipt is None:
+        old = [c for c in checkpoints if c.checkpoint.size == args.consistency]
+        if not old:
+            sizes = ", ".join(str(c.checkpoint.size) for c in checkpoints[-5:])
+            raise InvalidInput(
+                f"election {args.election_id} has no checkpoint of size {args.consistency} "
+                f"(the latest: {sizes})"
+            )
+        print(json.dumps(prove_consistency(leaves, old[0], checkpoints[-1]), indent=2))
+        return RET_OK
     proof = prove(args.election_id, receipt, leaves, checkpoints[-1])
     if proof is None:
         print(
             f"election proof: no checkpoint of election {args.election_id} holds receipt "
-            f"{receipt} (yet: try again in a few seconds)"
+            f"{receipt} (yet: try again in a few seconds)",
+            file=sys.stderr,
         )
         return RET_ERROR
     print(json.dumps(proof, indent=2))
@@ -255,6 +277,8 @@ def _read_bulletin(directory: Path) -> tuple[list[Any], list[Any]]:
         checkpoints = [SignedCheckpoint.from_json(c) for c in checkpoints_doc["checkpoints"]]
     except (KeyError, TypeError):
         raise InvalidInput(f"{directory} is not a bulletin (see README.txt there)") from None
+    if leaves_doc.get("election") != checkpoints_doc.get("election"):
+        raise InvalidInput(f"{directory}: leaves.json and checkpoints.json are of two elections")
     return leaves, sorted(checkpoints, key=lambda c: c.checkpoint.size)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from election.domain import jsonfields
 from election.domain.checkpoints import SignedCheckpoint
 from election.domain.merkle import HASH_SIZE, MAX_SIZE, MerkleTree
-from election.domain.proofs import BadProof, inclusion_document
+from election.domain.proofs import BadProof, consistency_document, inclusion_document
 from election.domain.receipts import COMMITMENT_BYTES
 
 _LEAF_FIELDS = ("position", "receipt", "commitment", "leaf_hash")
@@ -71,3 +71,16 @@ def prove(
     return inclusion_document(
         election_id, receipt, found.commitment, found.position, size, path, latest
     )
+
+
+def prove_consistency(
+    leaves: Sequence[PublicLeaf], old: SignedCheckpoint, new: SignedCheckpoint
+) -> dict[str, Any]:
+    """The consistency proof document from checkpoint ``old`` to ``new`` of the log whose
+    leaves are ``leaves``: that the later tree extends the earlier one unchanged."""
+    size = new.checkpoint.size
+    held = list(leaves[:size])
+    if len(held) != size or old.checkpoint.size > size:
+        raise BadProof(f"the leaves do not reach the checkpoint of size {size}")
+    tree = MerkleTree([leaf.leaf_hash for leaf in held])
+    return consistency_document(old, new, tree.consistency_proof(old.checkpoint.size))

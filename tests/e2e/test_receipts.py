@@ -60,6 +60,16 @@ def test_a_printed_receipt_is_proved_and_verified_from_the_bulletin_files_alone(
         path.write_text(proof.stdout)
         checked = run_election(["verify", str(path), "--public-key", key], offline)
         assert checked.returncode == 0 and checked.stdout.startswith("valid:"), checked.stdout
+    # The latest checkpoint extends the first one unchanged, provably from the files too.
+    first = json.loads((bulletin / "checkpoints.json").read_text())["checkpoints"][0]["size"]
+    args = ["proof", "--election-id", ELECTION, "--consistency", str(first)]
+    consistency = run_election([*args, "--bulletin", str(bulletin)], offline)
+    assert consistency.returncode == 0, consistency.stderr
+    (tmp_path / "consistency.json").write_text(consistency.stdout)
+    extended = run_election(
+        ["verify", str(tmp_path / "consistency.json"), "--public-key", key], offline
+    )
+    assert extended.returncode == 0 and "extends" in extended.stdout, extended.stdout
     doc = json.loads(path.read_text())
     doc["commitment"] = ("0" if doc["commitment"][0] != "0" else "1") + doc["commitment"][1:]
     path.write_text(json.dumps(doc))
