@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 import peewee
 
+from election.storage.ballot_log import lock_key
 from election.storage.models import Ballot, BallotState
 
 T = TypeVar("T")
@@ -193,6 +194,11 @@ class BallotTable:
 
         def rewrite() -> int:
             with self.database.atomic():
+                # The log's lock first, as its appends take it before their row locks:
+                # otherwise an append and a mix of one election deadlock.
+                self.database.execute_sql(
+                    "SELECT pg_advisory_xact_lock(%s)", (lock_key(election_id),)
+                )
                 self.database.execute_sql("LOCK TABLE ballots IN SHARE ROW EXCLUSIVE MODE")
                 self.database.execute_sql(
                     f"CREATE TEMPORARY TABLE mixing ON COMMIT DROP AS "

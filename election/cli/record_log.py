@@ -16,21 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
+from election.cli import public_record
 from election.cli.args import Subparsers, id_arg, postgres
 from election.cli.elections import stored
 from election.cli.exits import RET_ERROR, RET_OK
 from election.domain.errors import InvalidInput
 
-#: The files of a bulletin.
-PUBLIC_KEY = "public-key.txt"
-CHECKPOINTS = "checkpoints.json"
-LEAVES = "leaves.json"
-RESULT = "result.json"
-README = "README.txt"
-
 
 def add_parser(subparsers: Subparsers) -> None:
     """Register ``proof``, ``verify``, ``bulletin`` and ``audit``."""
+    _add_proof(subparsers)
+    _add_verify(subparsers)
+    _add_bulletin(subparsers)
+    _add_audit(subparsers)
+
+
+def _add_proof(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "proof",
         help="print a JSON proof that a receipt is in the election's signed log",
@@ -54,6 +55,8 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--bulletin", type=Path, metavar="DIR", help="read a bulletin's files instead")
     p.set_defaults(run_offline=run_proof)
 
+
+def _add_verify(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "verify",
         help="check a proof offline with the log's public key",
@@ -66,6 +69,8 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--public-key", required=True, help="the log's public key (ed25519:...)")
     p.set_defaults(run_offline=run_verify)
 
+
+def _add_bulletin(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "bulletin",
         help="write an election's public record as static files",
@@ -79,6 +84,8 @@ def add_parser(subparsers: Subparsers) -> None:
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="where to write")
     p.set_defaults(run=run_bulletin)
 
+
+def _add_audit(subparsers: Subparsers) -> None:
     p = subparsers.add_parser(
         "audit",
         help="check an election's rows against its signed log and its sealed result",
@@ -92,6 +99,13 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.add_argument("--election-id", required=True, type=id_arg, help="election ID")
     p.add_argument("--public-key", help="the log's public key (default: LOG_PUBLIC_KEY)")
+    p.add_argument(
+        "--against",
+        type=Path,
+        metavar="DIR",
+        help="an earlier bulletin of the election: each of its checkpoints must still hold "
+        "(the database alone cannot show that checkpoints, or the last leaves, were deleted)",
+    )
     p.set_defaults(run=run_audit)
 
 
@@ -106,9 +120,13 @@ def run_proof(args: argparse.Namespace) -> int:
 
     receipt = None if args.receipt is None else parse_receipt(args.receipt)
     if args.bulletin is not None:
-        leaves, checkpoints = _read_bulletin(args.bulletin)
+        record = public_record.read_bulletin(args.bulletin)
+        of = {c.checkpoint.election_id for c in record.checkpoints}
+        if of and of != {args.election_id}:
+            raise InvalidInput(f"{args.bulletin} is the record of election {sorted(of)[0]!r}")
     else:
-        leaves, checkpoints = _read_database(load_settings(), args.election_id)
+        record = public_record.read_database(load_settings(), args.election_id)
+    leaves, checkpoints = record.leaves, record.checkpoints
     if not checkpoints:
         print(f"election proof: election {args.election_id} has no checkpoint yet", file=sys.stderr)
         return RET_ERROR
@@ -120,9 +138,9 @@ def run_proof(args: argparse.Namespace) -> int:
                 f"election {args.election_id} has no checkpoint of size {args.consistency} "
                 f"(the latest: {sizes})"
             )
-        print(json.dumps(prove_consistency(leaves, old[0], checkpoints[-1]), indent=2))
+        print(json.dumps(prove_consistency(leaves, old[0], record.target()), indent=2))
         return RET_OK
-    proof = prove(args.election_id, receipt, leaves, checkpoints[-1])
+    proof = prove(args.election_id, receipt, leaves, record.target())
     if proof is None:
         print(
             f"election proof: no checkpoint of election {args.election_id} holds receipt "
@@ -142,8 +160,13 @@ def run_verify(args: argparse.Namespace) -> int:
     from election.domain.ed25519 import load_public_key
 
     key = load_public_key(args.public_key)
-    text = sys.stdin.read() if str(args.proof) == "-" else _read_text(args.proof)
-    doc = _json(text, str(args.proof))
+    if str(args.proof) == "-":
+        text = public_record.decoded(
+            sys.stdin.buffer.read(public_record.MAX_FILE_BYTES + 1), "standard input"
+        )
+    else:
+        text = public_record.read_text(args.proof)
+    doc = public_record.parse_json(text, str(args.proof))
     kind = doc.get("format") if isinstance(doc, dict) else None
     if kind == proofs.CONSISTENCY_FORMAT:
         problems = proofs.verify_consistency_document(doc, key)
@@ -161,17 +184,19 @@ def run_verify(args: argparse.Namespace) -> int:
         )
     else:
         inclusion = proofs.InclusionProof.from_json(doc)
+        signed = inclusion.checkpoint.checkpoint
         print(
             f"valid: receipt {inclusion.receipt} is leaf {inclusion.leaf_index} of "
             f"{inclusion.tree_size} in election {inclusion.election_id}'s checkpoint, "
             "signed by this key"
         )
+        print(f"  checkpoint: size {signed.size}, root {signed.root.hex()}, at {_utc(signed)}")
     return RET_OK
 
 
 def run_bulletin(settings: Settings, args: argparse.Namespace) -> int:
     """``election bulletin``: write the files, then say where."""
-    from election.cli.tally import result_of, undeclared_json
+    from election.cli.tally import UNDECLARED, result_of, undeclared_json
     from election.domain.ed25519 import public_key_text
     from election.ops.log_signing import log_public_key
     from election.storage.ballot_log import BallotLog
@@ -180,17 +205,23 @@ def run_bulletin(settings: Settings, args: argparse.Namespace) -> int:
     election_id: str = args.election
 
     def read() -> tuple[Any, ...]:
-        registry = ElectionRegistry(database)
-        log = BallotLog(database)
-        record = registry.get(election_id)
-        if record is None:
-            result = undeclared_json(election_id, registry.counts(election_id))
-        else:
-            result = result_of(registry, record).to_json()
-        sealed = registry.sealed(election_id)
-        if sealed is not None and sealed.log_size is not None and sealed.log_root is not None:
-            result["log"] = {"size": sealed.log_size, "root": sealed.log_root.hex()}
-        return log.checkpoints(election_id), log.leaves(election_id), result
+        with public_record.snapshot(database):
+            registry = ElectionRegistry(database)
+            log = BallotLog(database)
+            record = registry.get(election_id)
+            sealed = registry.sealed(election_id)
+            if sealed is None:
+                # No counts before the seal: two bulletins a pass apart would tell, from
+                # the counts that moved and the few leaves that came, a choice per receipt.
+                state = UNDECLARED if record is None else record.state().value
+                result: dict[str, Any] = {"election": election_id, "state": state, "sealed": False}
+            elif record is None:
+                result = undeclared_json(election_id, registry.counts(election_id))
+            else:
+                result = result_of(registry, record).to_json()
+            if sealed is not None and sealed.log_size is not None and sealed.log_root is not None:
+                result["log"] = {"size": sealed.log_size, "root": sealed.log_root.hex()}
+            return log.checkpoints(election_id), log.leaves(election_id), result
 
     with postgres(settings, "bulletin") as database:
         checkpoints, leaves, result = stored(read, settings)
@@ -198,7 +229,7 @@ def run_bulletin(settings: Settings, args: argparse.Namespace) -> int:
         print(f"election bulletin: election {election_id} has no checkpoint yet")
         return RET_ERROR
     public_key = public_key_text(log_public_key(settings))
-    _write_bulletin(args.out, election_id, public_key, checkpoints, leaves, result)
+    public_record.write_bulletin(args.out, election_id, public_key, checkpoints, leaves, result)
     latest = checkpoints[-1].checkpoint
     print(
         f"bulletin of election {election_id} in {args.out}: {len(checkpoints)} checkpoints, "
@@ -218,15 +249,20 @@ def run_audit(settings: Settings, args: argparse.Namespace) -> int:
     key = load_public_key(args.public_key) if args.public_key else log_public_key(settings)
     election_id: str = args.election_id
 
+    earlier = [] if args.against is None else public_record.read_bulletin(args.against).checkpoints
+
     def read() -> tuple[Any, ...]:
-        sealed = ElectionRegistry(database).sealed(election_id)
-        shown = None if sealed is None else Sealed(sealed.counts, sealed.log_size, sealed.log_root)
-        checkpoints = BallotLog(database).checkpoints(election_id)
-        return audit_rows(election_id), stored_leaves(election_id), checkpoints, shown
+        with public_record.snapshot(database):
+            sealed = ElectionRegistry(database).sealed(election_id)
+            shown = (
+                None if sealed is None else Sealed(sealed.counts, sealed.log_size, sealed.log_root)
+            )
+            checkpoints = BallotLog(database).checkpoints(election_id)
+            return audit_rows(election_id), stored_leaves(election_id), checkpoints, shown
 
     with postgres(settings, "audit") as database:
         rows, leaves, checkpoints, sealed = stored(read, settings)
-    report = audit(election_id, rows, leaves, checkpoints, key, sealed)
+    report = audit(election_id, rows, leaves, checkpoints, key, sealed, earlier)
     for finding in report.findings:
         print(f"FAILED {finding}")
     state = "sealed" if sealed is not None else f"not sealed, {report.pending} not yet logged"
@@ -238,68 +274,9 @@ def run_audit(settings: Settings, args: argparse.Namespace) -> int:
     return RET_ERROR if report.findings else RET_OK
 
 
-def _write_bulletin(
-    out: Path,
-    election_id: str,
-    public_key: str,
-    checkpoints: list[Any],
-    leaves: list[Any],
-    result: Any,
-) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    (out / PUBLIC_KEY).write_text(public_key + "\n")
-    (out / CHECKPOINTS).write_text(
-        json.dumps({"election": election_id, "checkpoints": [c.to_json() for c in checkpoints]})
-    )
-    (out / LEAVES).write_text(
-        json.dumps({"election": election_id, "leaves": [leaf.to_json() for leaf in leaves]})
-    )
-    (out / RESULT).write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    (out / README).write_text(
-        f"The public record of election {election_id}.\n\n"
-        "Prove a receipt from these files alone, then check the proof offline:\n"
-        f"  election proof --election-id {election_id} --receipt RECEIPT --bulletin . > p.json\n"
-        '  election verify p.json --public-key "$(cat public-key.txt)"\n'
-        "Check the public key against one you got elsewhere (`election log-key` of the\n"
-        "deployment): a key read from these files proves only that they agree.\n"
-    )
+def _utc(checkpoint: Any) -> str:
+    """A checkpoint's time, in UTC to the second."""
+    from datetime import UTC, datetime
 
-
-def _read_bulletin(directory: Path) -> tuple[list[Any], list[Any]]:
-    """The leaves and checkpoints of a bulletin (no database)."""
-    from election.domain.bulletin import PublicLeaf
-    from election.domain.checkpoints import SignedCheckpoint
-
-    leaves_doc = _json(_read_text(directory / LEAVES), str(directory / LEAVES))
-    checkpoints_doc = _json(_read_text(directory / CHECKPOINTS), str(directory / CHECKPOINTS))
-    try:
-        leaves = [PublicLeaf.from_json(leaf) for leaf in leaves_doc["leaves"]]
-        checkpoints = [SignedCheckpoint.from_json(c) for c in checkpoints_doc["checkpoints"]]
-    except (KeyError, TypeError):
-        raise InvalidInput(f"{directory} is not a bulletin (see README.txt there)") from None
-    if leaves_doc.get("election") != checkpoints_doc.get("election"):
-        raise InvalidInput(f"{directory}: leaves.json and checkpoints.json are of two elections")
-    return leaves, sorted(checkpoints, key=lambda c: c.checkpoint.size)
-
-
-def _read_database(settings: Settings, election_id: str) -> tuple[list[Any], list[Any]]:
-    """The leaves and checkpoints of an election from PostgreSQL."""
-    from election.storage.ballot_log import BallotLog
-
-    with postgres(settings, "proof") as database:
-        log = BallotLog(database)
-        return stored(lambda: (log.leaves(election_id), log.checkpoints(election_id)), settings)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
-
-
-def _json(text: str, name: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise InvalidInput(f"{name} is not JSON: {exc}") from None
+    moment = datetime.fromtimestamp(checkpoint.timestamp_ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

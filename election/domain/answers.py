@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,9 +37,12 @@ from election.domain.merkle import HASH_SIZE, MerkleTree, inclusion_root, leaf_h
 
 #: The signature's purpose (``election.domain.ed25519``): it never passes for a checkpoint's.
 PURPOSE = "answers"
+#: What the services send a machine, and so sign: a vote's answer and an election's ballot.
+SIGNED_FUNCTIONS = (protocol.RESULT, protocol.BALLOT)
 SIGNATURE = "answerSignature"
 PROOF = "answerProof"
 _LEAF = b"election-answer-v1\x00"
+_NUMBER = re.compile(r"[0-9]{1,4}")
 _HEAD = b"election-answers-v1\x00"
 #: The most answers one signature covers (a proof of 100 is 7 hashes).
 MAX_BATCH = 1_000
@@ -68,11 +72,12 @@ class AnswerSigner:
     namespace: str
 
     def sign(self, messages: Sequence[protocol.OutgoingMessage]) -> list[protocol.OutgoingMessage]:
-        """``messages`` with every ``result`` among them signed (others unchanged)."""
+        """``messages`` with every answer to a machine among them (``result``, ``ballot``)
+        signed; the others unchanged."""
         answers = [
             i
             for i, m in enumerate(messages)
-            if m.attributes.get(protocol.FUNCTION) == protocol.RESULT
+            if m.attributes.get(protocol.FUNCTION) in SIGNED_FUNCTIONS
         ]
         signed = list(messages)
         for start in range(0, len(answers), MAX_BATCH):
@@ -121,7 +126,8 @@ def answer_is_signed(
 
 def _parse_proof(text: str) -> tuple[int, int, list[bytes]] | None:
     parts = text.split(":")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+    if len(parts) != 3 or not all(_NUMBER.fullmatch(part) for part in parts[:2]):
         return None
     index, size = int(parts[0]), int(parts[1])
     if not 0 <= index < size <= MAX_BATCH:

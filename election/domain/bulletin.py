@@ -60,16 +60,13 @@ def prove(
     """The inclusion proof document of ``receipt`` in the tree of ``latest``, a signed
     checkpoint of the log whose leaves are ``leaves`` (in position order); ``None`` when
     that checkpoint does not hold the receipt (yet)."""
-    size = latest.checkpoint.size
-    held = list(leaves[:size])
-    if len(held) != size or any(leaf.position != n for n, leaf in enumerate(held)):
-        raise BadProof(f"the leaves do not run 0..{size - 1} in order: the record is damaged")
+    held = _held(leaves, latest)
     found = next((leaf for leaf in held if leaf.receipt == receipt), None)
     if found is None:
         return None
     path = MerkleTree([leaf.leaf_hash for leaf in held]).inclusion_proof(found.position)
     return inclusion_document(
-        election_id, receipt, found.commitment, found.position, size, path, latest
+        election_id, receipt, found.commitment, found.position, len(held), path, latest
     )
 
 
@@ -78,9 +75,22 @@ def prove_consistency(
 ) -> dict[str, Any]:
     """The consistency proof document from checkpoint ``old`` to ``new`` of the log whose
     leaves are ``leaves``: that the later tree extends the earlier one unchanged."""
-    size = new.checkpoint.size
-    held = list(leaves[:size])
-    if len(held) != size or old.checkpoint.size > size:
-        raise BadProof(f"the leaves do not reach the checkpoint of size {size}")
-    tree = MerkleTree([leaf.leaf_hash for leaf in held])
+    if old.checkpoint.size > new.checkpoint.size:
+        raise BadProof("the earlier checkpoint is the larger one")
+    tree = MerkleTree([leaf.leaf_hash for leaf in _held(leaves, new)])
     return consistency_document(old, new, tree.consistency_proof(old.checkpoint.size))
+
+
+def _held(leaves: Sequence[PublicLeaf], checkpoint: SignedCheckpoint) -> list[PublicLeaf]:
+    """The leaves ``checkpoint`` covers; :class:`BadProof` if they do not run 0..size-1 or
+    do not give its root (a proof from them could never verify: the record is damaged)."""
+    size = checkpoint.checkpoint.size
+    held = list(leaves[:size])
+    if len(held) != size or any(leaf.position != n for n, leaf in enumerate(held)):
+        raise BadProof(f"the leaves do not run 0..{size - 1} in order: the record is damaged")
+    if MerkleTree([leaf.leaf_hash for leaf in held]).root() != checkpoint.checkpoint.root:
+        raise BadProof(
+            f"the leaves do not give the root of the checkpoint of size {size}: the record "
+            "is damaged"
+        )
+    return held

@@ -28,7 +28,8 @@ def document(
         raise error(f"{what} lacks {', '.join(missing)}")
     unknown = sorted(set(value) - set(fields))
     if unknown:
-        raise error(f"{what} has unknown fields: {', '.join(unknown[:5])}")
+        # repr, cut short: a field's name is the sender's text, never printed as it is.
+        raise error(f"{what} has unknown fields: {', '.join(repr(k[:40]) for k in unknown[:5])}")
     return value
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from election.domain.checkpoints import SignedCheckpoint, verify_checkpoint
+from election.domain.errors import InvalidInput
 from election.domain.merkle import CompactRange, MerkleTree, leaf_hash, verify_consistency
 from election.domain.receipts import commitment, leaf_data
 
@@ -60,17 +61,65 @@ def audit(
     checkpoints: Sequence[SignedCheckpoint],
     public_key: Ed25519PublicKey,
     sealed: Sealed | None,
+    earlier: Sequence[SignedCheckpoint] = (),
 ) -> AuditReport:
-    """Audit one election; ``stored`` maps each stored leaf's position to its hash."""
+    """Audit one election; ``stored`` maps each stored leaf's position to its hash.
+
+    ``earlier``: checkpoints kept from an earlier copy of the public record (a bulletin).
+    The database alone cannot show that checkpoints, or the last leaves with them, were
+    deleted; an earlier record can: each of its checkpoints must still hold."""
     report = AuditReport(leaves=len(stored), checkpoints=len(checkpoints))
     size = max(stored, default=-1) + 1
     report.findings += [f"leaf {p}: missing from the log" for p in range(size) if p not in stored]
     leaves = [stored.get(p, b"\x00" * 32) for p in range(size)]
     _check_rows(election_id, rows, stored, sealed, report)
     _check_checkpoints(leaves, checkpoints, public_key, report)
+    _check_earlier(leaves, checkpoints, earlier, public_key, report)
     if sealed is not None:
         _check_sealed(rows, checkpoints, sealed, report)
+        if sealed.log_size is not None:
+            report.findings += [
+                f"leaf {p}: taken into the log after the seal" for p in range(sealed.log_size, size)
+            ]
     return report
+
+
+def _check_earlier(
+    leaves: list[bytes],
+    checkpoints: Sequence[SignedCheckpoint],
+    earlier: Sequence[SignedCheckpoint],
+    public_key: Ed25519PublicKey,
+    report: AuditReport,
+) -> None:
+    """Each checkpoint of an earlier record: still stored, and still the stored leaves'."""
+    stored = {s.checkpoint.size: s.checkpoint.root for s in checkpoints}
+    roots = _prefix_roots(leaves, {s.checkpoint.size for s in earlier})
+    for signed in earlier:
+        c = signed.checkpoint
+        if not verify_checkpoint(signed, public_key):
+            report.findings.append(
+                f"earlier checkpoint of size {c.size}: its signature does not hold (not "
+                "this log's key: that record proves nothing)"
+            )
+            continue
+        if c.size not in stored:
+            report.findings.append(
+                f"checkpoint of size {c.size}: deleted (the earlier record has it)"
+            )
+        elif stored[c.size] != c.root:
+            report.findings.append(
+                f"checkpoint of size {c.size}: not the one the earlier record has"
+            )
+        if c.size > len(leaves):
+            report.findings.append(
+                f"leaves {len(leaves)}..{c.size - 1}: deleted (the earlier record's checkpoint "
+                f"of size {c.size} holds them)"
+            )
+        elif roots.get(c.size) != c.root:
+            report.findings.append(
+                f"the leaves below {c.size} no longer give the earlier record's checkpoint of "
+                "that size: a leaf among them was changed"
+            )
 
 
 def _check_rows(
@@ -100,8 +149,12 @@ def _check_rows(
         if row.receipt is None or row.nonce is None:
             report.findings.append(f"leaf {row.position}: its row lost its receipt or nonce")
             continue
-        opened = commitment(row.choice, row.nonce)
-        computed = leaf_hash(leaf_data(election_id, row.receipt, opened))
+        try:
+            opened = commitment(row.choice, row.nonce)
+            computed = leaf_hash(leaf_data(election_id, row.receipt, opened))
+        except InvalidInput as bad:  # a receipt or nonce edited out of shape
+            report.findings.append(f"leaf {row.position}: its row is malformed ({bad})")
+            continue
         if computed == stored[row.position]:
             continue
         moved = where.get(computed)
@@ -178,6 +231,12 @@ def _check_sealed(
     if sealed.log_size is None or sealed.log_root is None:
         report.findings.append("the sealed result names no final checkpoint")
         return
+    report.findings += [
+        f"checkpoint of size {s.checkpoint.size}: signed after the seal (the final one has "
+        f"{sealed.log_size} leaves)"
+        for s in checkpoints
+        if s.checkpoint.size > sealed.log_size
+    ]
     final = [s for s in checkpoints if s.checkpoint.size == sealed.log_size]
     if not final or final[-1].checkpoint.root != sealed.log_root:
         report.findings.append(

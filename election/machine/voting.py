@@ -147,8 +147,12 @@ class VotingMachine:
             subscription_path(self.settings, name),
             self.machine_id,
             self.election_id,
+            trusted=self._signed,
         )
         return self._ballot.fetch(timeout, setup_timeout, stop)
+
+    def _signed(self, data: bytes, attributes: Mapping[str, str]) -> bool:
+        return answer_is_signed(self.public_key, self.settings.namespace, data, attributes)
 
     def _subscribe(self, timeout: float) -> None:
         """Create the answer subscription (``timeout`` bounds it, retries included)."""
@@ -257,10 +261,20 @@ class VotingMachine:
             self.public_key, self.settings.namespace, message.data, message.attributes
         ):
             why = "unsigned" if answers.SIGNATURE not in message.attributes else "bad signature"
-            # Never an outcome: the real answer may still come, or the vote times out.
-            log.warning("answer.forged", uuid=body["UUID"], why=why, message_id=message.message_id)
-            if self.on_forged is not None:
-                self.on_forged(body["UUID"], why)
+            # Never an outcome: the real answer may still come, or the vote times out. Only
+            # a forgery about a vote this machine waits for is shown (its UUID is then one
+            # this machine made): anything else, whatever its text, is only logged.
+            uuid = body["UUID"]
+            waited = self.board.waiting_for(uuid)
+            log.warning(
+                "answer.forged",
+                uuid=uuid[:64],
+                why=why,
+                shown=waited,
+                message_id=message.message_id,
+            )
+            if waited and self.on_forged is not None:
+                self.on_forged(uuid, why)
             return
         outcome = outcome_of(body)
         which = self.board.resolve(body["UUID"], outcome)

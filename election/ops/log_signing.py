@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from config import Settings
 from election.domain.answers import AnswerSigner
 from election.domain.checkpoints import sign_checkpoint
-from election.domain.ed25519 import BadKey, load_private_key, load_public_key
+from election.domain.ed25519 import BadKey, load_private_key, load_public_key, public_key_text
 from election.domain.errors import ConfigError
 from election.storage.ballot_log import CheckpointSigner
 
@@ -28,9 +28,15 @@ def log_public_key(settings: Settings) -> Ed25519PublicKey:
     """``LOG_PUBLIC_KEY``, else the public half of ``LOG_SIGNING_KEY``."""
     if settings.log_public_key is not None:
         try:
-            return load_public_key(settings.log_public_key)
+            public = load_public_key(settings.log_public_key)
         except BadKey as bad:
             raise ConfigError(f"LOG_PUBLIC_KEY: {bad}") from None
+        if settings.log_key is not None and public_key_text(public) != public_key_text(
+            log_private_key(settings)
+        ):
+            # What this process signs would not check against what it hands out.
+            raise ConfigError("LOG_PUBLIC_KEY is not the public half of LOG_SIGNING_KEY")
+        return public
     if settings.log_key is None:
         raise ConfigError(
             "LOG_PUBLIC_KEY is not set (`election log-key` prints it where LOG_SIGNING_KEY is)"

@@ -23,13 +23,17 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import peewee
+import structlog
 
 from election.domain.bulletin import PublicLeaf
 from election.domain.checkpoints import Checkpoint, SignedCheckpoint
+from election.domain.errors import InvalidInput
 from election.domain.log_audit import AuditRow
 from election.domain.merkle import CompactRange, leaf_hash
 from election.domain.receipts import commitment, leaf_data, new_nonce, new_receipt
 from election.storage.models import Ballot, BallotState, LogCheckpoint, LogLeaf
+
+log = structlog.get_logger(__name__)
 
 #: Signs a checkpoint with the log key (``election.domain.checkpoints``).
 CheckpointSigner = Callable[[Checkpoint], SignedCheckpoint]
@@ -40,7 +44,11 @@ _NEW_ROWS = (
     "SELECT ref, receipt, choice, nonce FROM ballots "
     "WHERE election_id = %s AND position IS NULL AND state = %s LIMIT %s FOR UPDATE"
 )
-_BEHIND = "SELECT DISTINCT election_id FROM ballots WHERE position IS NULL AND state = %s"
+_BEHIND = (
+    "SELECT DISTINCT election_id FROM ballots WHERE position IS NULL AND state = %s "
+    "AND election_id NOT IN (SELECT election_id FROM sealed_results)"
+)
+_SEALED = "SELECT 1 FROM sealed_results WHERE election_id = %s"
 
 
 def now_ms() -> int:
@@ -84,23 +92,28 @@ class BallotLog:
         """Take the election's new rows into its log (at most :data:`APPEND_LIMIT`) and
         sign a checkpoint of it; ``None`` when there were none. ``final`` (the close): a
         checkpoint of the log as it is even with nothing new, unless the latest one
-        already has its size (then that one, with nothing taken)."""
+        already has its size (then that one, with nothing taken).
+
+        Once the election's result is sealed, its log never grows: a row recorded after
+        the seal stays out of it (``election audit`` names it), and this returns ``None``."""
         if self.sign is None:
             raise TypeError("this BallotLog only reads: it was given no signer")
         sign = self.sign
         with self.database.atomic():
             self.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(election_id),))
+            if self.database.execute_sql(_SEALED, (election_id,)).fetchone() is not None:
+                return None
             tree = self._tree(election_id)
             rows = self.database.execute_sql(
                 _NEW_ROWS, (election_id, BallotState.RECORDED, APPEND_LIMIT)
             ).fetchall()
-            if not rows:
+            leaves = self._take(election_id, tree.size, rows) if rows else []
+            if not leaves:
                 latest = self.latest(election_id)
                 if not final:
                     return None
                 if latest is not None and latest.checkpoint.size == tree.size:
                     return Appended(latest, 0)
-            leaves = self._take(election_id, tree.size, rows)
             tree.extend(hash_ for _, hash_ in leaves)
             signed = sign(Checkpoint(election_id, tree.size, tree.root(), now_ms()))
             self._store(signed)
@@ -111,7 +124,16 @@ class BallotLog:
         """The election's tree at its stored size (call under the election's lock)."""
         size = self.size(election_id)
         cached = self._trees.get(election_id)
-        if cached is not None and cached.size == size:
+        latest = self.latest(election_id) if cached is not None else None
+        # The cache holds only if the stored log is the one it was built from: the same
+        # size and the root of the latest checkpoint (a transaction around an append of
+        # this process, such as the seal's, may have rolled back since).
+        if (
+            cached is not None
+            and latest is not None
+            and cached.size == size == latest.checkpoint.size
+            and cached.root() == latest.checkpoint.root
+        ):
             # A copy: the append may still roll back.
             return CompactRange.restore(cached.size, cached.peaks)
         tree = CompactRange()
@@ -128,8 +150,16 @@ class BallotLog:
             fresh = receipt is None  # stored before receipts existed
             receipt = new_receipt() if fresh else str(receipt)
             nonce = new_nonce() if fresh else bytes(nonce)
-            hash_ = leaf_hash(leaf_data(election_id, receipt, commitment(int(choice), nonce)))
+            try:
+                hash_ = leaf_hash(leaf_data(election_id, receipt, commitment(int(choice), nonce)))
+            except (InvalidInput, TypeError, ValueError) as bad:
+                # A row no version of ours writes (edited by hand): it stays out of the
+                # log and the count, and the audit names it; the election's log goes on.
+                log.warning("log.row_refused", election_id=election_id, error=str(bad)[:200])
+                continue
             computed.append((bytes(ref), hash_, receipt, nonce, fresh))
+        if not computed:
+            return []
         computed.sort(key=lambda leaf: leaf[1])
         LogLeaf.insert_many(
             [

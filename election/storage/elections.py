@@ -19,7 +19,7 @@ import peewee
 
 from election.domain.ballot_rules import ElectionView
 from election.domain.checkpoints import Checkpoint
-from election.domain.errors import InvalidInput
+from election.domain.errors import InvalidInput, OperatorDecision
 from election.domain.lifecycle import (
     State,
     close_election,
@@ -249,6 +249,12 @@ class ElectionRegistry:
                 return sealed
             final = None if ballot_log is None else _final_checkpoint(ballot_log, election_id)
             counts = tally(election_id, logged_only=final is not None)
+            if final is not None and sum(counts.values()) != final.size:
+                raise OperatorDecision(
+                    f"election {election_id}'s log holds {final.size} leaves but "
+                    f"{sum(counts.values())} logged ballots; nothing was sealed: run "
+                    f"`election audit --election-id {election_id}`"
+                )
             ordered = [counts.get(index, 0) for index in range(len(record.choices))]
             off_ballot = set(counts) - set(range(len(record.choices)))
             if off_ballot:

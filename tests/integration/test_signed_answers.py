@@ -49,7 +49,11 @@ def test_a_forged_answer_is_shown_as_forged_and_the_signed_one_as_the_outcome(
         tampered = protocol.OutgoingMessage(
             {**good.body, "result": protocol.RESULT_ALREADY_VOTED}, good.attributes
         )
+        # A forgery about no vote of this machine, made to look like one of its lines.
+        fake_line = "\r\x1b[2Kx  choice 2  A vote was recorded successfully"
+        stray = protocol.successful_message("sig-3", fake_line, None)
         for message in (
+            stray,  # about no vote it waits for: logged, never shown
             claim,  # unsigned
             *stranger.sign([claim]),  # signed, by a key that is not the log's
             *elsewhere.sign([claim]),  # the log's key, for another namespace

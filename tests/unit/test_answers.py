@@ -50,6 +50,13 @@ def test_a_publish_of_more_answers_than_one_tree_holds_signs_them_in_parts() -> 
     assert all(answer_is_signed(PUBLIC, "ns", m.data(), m.attributes) for m in signed[-5:])
 
 
+def test_a_proof_with_digits_of_another_script_is_refused_without_an_exception() -> None:
+    (good,) = SIGNER.sign([protocol.successful_message("m", "u", None)])
+    for odd in ("\u00b2:1:", "0:\u0661:", "\uff10:1:"):
+        attributes = {**good.attributes, answers.PROOF: odd}
+        assert answer_is_signed(PUBLIC, "ns", good.data(), attributes) is False
+
+
 @given(
     data=st.binary(max_size=200),
     signature=st.text(max_size=100),

@@ -114,7 +114,7 @@ def test_the_json_form_has_hex_hashes_and_reads_back() -> None:
         ({"root": ROOT.hex()[:-2]}, "root must be 64 lowercase hex digits"),
         ({"timestamp_ms": "1"}, "timestamp_ms must be an integer"),
         ({"signature": "00" * 63}, "signature must be 128 lowercase hex digits"),
-        ({"extra": 1}, "unknown fields: extra"),
+        ({"extra": 1}, "unknown fields: 'extra'"),
     ],
 )
 def test_malformed_json_is_refused_naming_the_field(change: dict[str, Any], problem: str) -> None:

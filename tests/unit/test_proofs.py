@@ -148,7 +148,7 @@ def test_a_proof_against_an_earlier_checkpoint_needs_that_trees_path() -> None:
         ({"audit_path": ["00" * 32] * 65}, "audit_path"),
         ({"receipt": None}, "receipt"),
         ({"checkpoint": {}}, "checkpoint: checkpoint lacks"),
-        ({"surprise": True}, "unknown fields: surprise"),
+        ({"surprise": True}, "unknown fields: 'surprise'"),
     ],
 )
 def test_a_malformed_document_is_refused_naming_the_field(
