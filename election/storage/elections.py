@@ -249,6 +249,13 @@ class ElectionRegistry:
                 return sealed
             final = None if ballot_log is None else _final_checkpoint(ballot_log, election_id)
             counts = tally(election_id, logged_only=final is not None)
+            unlogged = {} if final is None else tally(election_id, unlogged_only=True)
+            if unlogged:
+                raise OperatorDecision(
+                    f"{sum(unlogged.values())} recorded ballots of election {election_id} are "
+                    f"not in its log (malformed rows?); nothing was sealed: run `election "
+                    f"audit --election-id {election_id}`"
+                )
             if final is not None and sum(counts.values()) != final.size:
                 raise OperatorDecision(
                     f"election {election_id}'s log holds {final.size} leaves but "

@@ -251,12 +251,16 @@ def create_schema(database: peewee.Database, schema: str) -> None:
         database.execute_sql(_SEAL_GUARD.format(schema=schema))
 
 
-def tally(election_id: str, *, logged_only: bool = False) -> dict[int, int]:
+def tally(
+    election_id: str, *, logged_only: bool = False, unlogged_only: bool = False
+) -> dict[int, int]:
     """Number of recorded ballots per choice in one election (``logged_only``: of those
-    its log has taken in)."""
+    its log has taken in; ``unlogged_only``: of those it has not)."""
     where = (Ballot.election_id == election_id) & (Ballot.state == BallotState.RECORDED)
     if logged_only:
         where &= Ballot.position.is_null(False)
+    if unlogged_only:
+        where &= Ballot.position.is_null(True)
     query = (
         Ballot.select(Ballot.choice, peewee.fn.COUNT(Ballot.ref).alias("votes"))
         .where(where)
