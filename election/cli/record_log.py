@@ -266,7 +266,8 @@ def run_audit(settings: Settings, args: argparse.Namespace) -> int:
     for finding in report.findings:
         print(f"FAILED {finding}")
     state = "sealed" if sealed is not None else f"not sealed, {report.pending} not yet logged"
-    verdict = f"{len(report.findings)} problems" if report.findings else "the record is whole"
+    count = len(report.findings)
+    verdict = f"{count} problem{'s' * (count != 1)}" if count else "the record is whole"
     print(
         f"audit of election {election_id}: {report.leaves} leaves, {report.checkpoints} "
         f"checkpoints, {len(rows)} recorded rows ({state}): {verdict}"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from election.domain.checkpoints import SignedCheckpoint, verify_checkpoint
+from election.domain.checkpoints import Checkpoint, SignedCheckpoint, verify_checkpoint
 from election.domain.errors import InvalidInput
 from election.domain.merkle import CompactRange, MerkleTree, leaf_hash, verify_consistency
 from election.domain.receipts import commitment, leaf_data
@@ -72,8 +72,9 @@ def audit(
     size = max(stored, default=-1) + 1
     report.findings += [f"leaf {p}: missing from the log" for p in range(size) if p not in stored]
     leaves = [stored.get(p, b"\x00" * 32) for p in range(size)]
-    _check_rows(election_id, rows, stored, sealed, report)
-    _check_checkpoints(leaves, checkpoints, public_key, report)
+    differ = _check_rows(election_id, rows, stored, sealed, report)
+    from_rows = [differ.get(p, leaf) for p, leaf in enumerate(leaves)]
+    _check_checkpoints(leaves, from_rows, differ, checkpoints, public_key, report)
     _check_earlier(leaves, checkpoints, earlier, public_key, report)
     if sealed is not None:
         _check_sealed(rows, checkpoints, sealed, report)
@@ -128,9 +129,12 @@ def _check_rows(
     stored: Mapping[int, bytes],
     sealed: Sealed | None,
     report: AuditReport,
-) -> None:
-    """Each row against the leaf the log stored at its position."""
+) -> dict[int, bytes]:
+    """Each row against the leaf the log stored at its position; the leaves recomputed
+    from rows that differ from the stored ones, by position (which side was changed, the
+    checkpoints tell: ``_check_checkpoints``)."""
     where = {hash_: position for position, hash_ in stored.items()}
+    differ: dict[int, bytes] = {}
     held: set[int] = set()
     for row in rows:
         if row.position is None:
@@ -163,41 +167,65 @@ def _check_rows(
                 f"leaf {row.position}: its row is the one logged at leaf {moved} (reordered)"
             )
         else:
-            report.findings.append(
-                f"leaf {row.position}: its row was altered (its choice, receipt or nonce no "
-                "longer gives the logged leaf)"
-            )
+            differ[row.position] = computed
     report.findings += [f"leaf {p}: its row was deleted" for p in sorted(set(stored) - held)]
+    return differ
 
 
 def _check_checkpoints(
     leaves: list[bytes],
+    from_rows: list[bytes],
+    differ: Mapping[int, bytes],
     checkpoints: Sequence[SignedCheckpoint],
     public_key: Ed25519PublicKey,
     report: AuditReport,
 ) -> None:
-    """Every checkpoint's signature, its root against the stored leaves (one pass over
-    them), and its consistency with the latest checkpoint: consistent with the latest,
-    every two are consistent with each other."""
+    """Every checkpoint's signature, and its root against the stored leaves and against
+    the leaves recomputed from the rows (one pass over each); which side of each
+    differing leaf was changed; the consistency of the checkpoints that hold with the
+    latest of them (consistent with it, every two are consistent with each other)."""
     ordered = sorted(checkpoints, key=lambda s: s.checkpoint.size)
-    roots = _prefix_roots(leaves, {s.checkpoint.size for s in ordered})
+    sizes = {s.checkpoint.size for s in ordered}
+    stored_roots, row_roots = _prefix_roots(leaves, sizes), _prefix_roots(from_rows, sizes)
+    signed_ok = [s.checkpoint for s in ordered if verify_checkpoint(s, public_key)]
+    report.findings += [
+        f"checkpoint of size {s.checkpoint.size}: its signature does not hold (edited, or "
+        "not this log's key)"
+        for s in ordered
+        if s.checkpoint not in signed_ok
+    ]
     good_size = 0
-    for signed in ordered:
-        c = signed.checkpoint
-        if not verify_checkpoint(signed, public_key):
-            report.findings.append(f"checkpoint of size {c.size}: its signature does not hold")
-        if c.size not in roots:
+    for c in signed_ok:
+        if c.size not in stored_roots:
             report.findings.append(
                 f"checkpoint of size {c.size}: the log holds only {len(leaves)} leaves"
             )
-        elif roots[c.size] != c.root:
+        elif stored_roots[c.size] == c.root:
+            good_size = c.size
+        elif row_roots[c.size] != c.root:  # neither the stored leaves nor the rows give it
             report.findings.append(
-                f"checkpoint of size {c.size}: its root is not the stored leaves' (a leaf "
-                f"among positions {good_size}..{c.size - 1} was changed)"
+                f"checkpoint of size {c.size}: neither the stored leaves nor the rows give "
+                f"its root (a leaf among positions {good_size}..{c.size - 1} was changed)"
+            )
+    for position in sorted(differ):
+        covering = next((c for c in signed_ok if c.size > position), None)
+        if covering is not None and row_roots.get(covering.size) == covering.root:
+            report.findings.append(
+                f"leaf {position}: its stored hash was altered (the row still gives the "
+                "signed checkpoints)"
             )
         else:
-            good_size = c.size
-    held = [s.checkpoint for s in ordered if s.checkpoint.size in roots]
+            report.findings.append(
+                f"leaf {position}: its row was altered (its choice, receipt or nonce no "
+                "longer gives the logged leaf)"
+            )
+    _check_consistency(leaves, [c for c in signed_ok if stored_roots.get(c.size) == c.root], report)
+
+
+def _check_consistency(
+    leaves: list[bytes], held: Sequence[Checkpoint], report: AuditReport
+) -> None:
+    """Each checkpoint that holds against the latest that holds: the RFC 9162 proof."""
     if not held:
         return
     latest = held[-1]
