@@ -161,25 +161,27 @@ class BallotLog:
         if not computed:
             return []
         computed.sort(key=lambda leaf: leaf[1])
-        LogLeaf.insert_many(
-            [
-                {"election_id": election_id, "position": start + n, "leaf_hash": leaf[1]}
-                for n, leaf in enumerate(computed)
-            ]
-        ).execute()
+        # One statement, written here: peewee building it took half the pass's CPU.
+        values: list[object] = []
+        for n, leaf in enumerate(computed):
+            values += [election_id, start + n, leaf[1]]
+        rows_sql = ", ".join(["(%s, %s, %s)"] * len(computed))
+        self.database.execute_sql(
+            f"INSERT INTO log_leaves (election_id, position, leaf_hash) VALUES {rows_sql}", values
+        )
         for n, (ref, _, receipt, nonce, fresh) in enumerate(computed):
             if fresh:
                 self.database.execute_sql(
                     "UPDATE ballots SET position = %s, receipt = %s, nonce = %s WHERE ref = %s",
                     (start + n, receipt, nonce, ref),
                 )
-        values = [(ref, start + n) for n, (ref, _, _, _, fresh) in enumerate(computed) if not fresh]
-        if values:
-            placeholders = ", ".join(["(%s::bytea, %s::bigint)"] * len(values))
+        moved = [(ref, start + n) for n, (ref, _, _, _, fresh) in enumerate(computed) if not fresh]
+        if moved:
+            placeholders = ", ".join(["(%s::bytea, %s::bigint)"] * len(moved))
             self.database.execute_sql(
                 f"UPDATE ballots SET position = v.position FROM (VALUES {placeholders}) "
                 "AS v(ref, position) WHERE ballots.ref = v.ref",
-                [item for pair in values for item in pair],
+                [item for pair in moved for item in pair],
             )
         return [(ref, hash_) for ref, hash_, _, _, _ in computed]
 

@@ -16,6 +16,7 @@ from election.domain.receipts import (
     BadLeaf,
     BadReceipt,
     commitment,
+    is_canonical_receipt,
     leaf_data,
     new_nonce,
     new_receipt,
@@ -249,3 +250,28 @@ def test_a_leaf_of_malformed_fields_is_refused_naming_the_field(
 def test_a_receipt_is_drawn_from_nothing_about_the_ballot() -> None:
     # It cannot reveal the choice or the voter: it is made without them.
     assert inspect.signature(new_receipt).parameters == {}
+
+
+@given(st.text(alphabet="0123456789ABCDEFGHJKMNPQRSTVWXYZabc-IL O", max_size=40))
+def test_the_fast_canonical_test_agrees_with_parsing_on_any_text(text: str) -> None:
+    try:
+        canonical = parse_receipt(text) == text
+    except BadReceipt:
+        canonical = False
+    assert is_canonical_receipt(text) is canonical
+
+
+def test_the_fast_canonical_test_takes_every_new_receipt_and_no_mistyped_one() -> None:
+    for _ in range(200):
+        receipt = new_receipt()
+        assert is_canonical_receipt(receipt)
+        assert not is_canonical_receipt(receipt.lower())
+    # Every one-symbol change of a receipt: canonical exactly when parsing gives it back.
+    for index in (i for i, ch in enumerate(RECEIPT) if ch != "-"):
+        for symbol in ALPHABET:
+            changed = RECEIPT[:index] + symbol + RECEIPT[index + 1 :]
+            try:
+                expected = parse_receipt(changed) == changed
+            except BadReceipt:
+                expected = False
+            assert is_canonical_receipt(changed) is expected
