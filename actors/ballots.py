@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import peewee
 
+from election.storage.ballot_log import lock_key
 from election.storage.models import Ballot, BallotState
 
 T = TypeVar("T")
@@ -25,20 +27,56 @@ _LOCK_ELECTION = (
     "WHERE b.ref = %s FOR SHARE OF e"
 )
 _RESTORE = (
-    "UPDATE ballots SET state = %s, choice = %s WHERE ref = %s AND state IN (%s, %s) "
+    "UPDATE ballots SET state = %s, choice = %s, receipt = %s, nonce = %s "
+    "WHERE ref = %s AND state IN (%s, %s) "
     "AND NOT EXISTS (SELECT 1 FROM sealed_results s WHERE s.election_id = ballots.election_id)"
 )
+_COLUMNS = ("ref", "election_id", "choice", "state", "receipt", "nonce", "position")
+
+
+@dataclass(frozen=True)
+class NewBallot:
+    """A ballot to record: its reference, election and choice, and the receipt and the
+    commitment's nonce it gets if it is new (``election.domain.receipts``)."""
+
+    ref: bytes
+    election_id: str
+    choice: int
+    receipt: str
+    nonce: bytes
+
+
+@dataclass(frozen=True)
+class BallotRow:
+    """What a ballot's row holds for its answer: its state, choice and receipt."""
+
+    state: int
+    choice: int | None
+    receipt: str | None
 
 
 def _insert_statement(rows: int) -> str:
-    """``INSERT ... ON CONFLICT DO NOTHING RETURNING ref`` for ``rows`` ballots, from the
-    model (the models must be bound to a database)."""
-    row = {"ref": b"", "election_id": "", "choice": 0, "state": BallotState.RECORDED}
-    query = Ballot.insert_many([row] * rows).on_conflict_ignore().returning(Ballot.ref)
+    """``INSERT ... ON CONFLICT (ref) DO NOTHING RETURNING ref`` for ``rows`` ballots, from
+    the model (the models must be bound to a database). Only the reference may conflict:
+    a receipt drawn twice (one in 2**64 after 2**64 ballots) fails the batch, whose retry
+    draws new ones, instead of passing for a stored ballot."""
+    row = {
+        "ref": b"",
+        "election_id": "",
+        "choice": 0,
+        "state": BallotState.RECORDED,
+        "receipt": "",
+        "nonce": b"",
+    }
+    query = (
+        Ballot.insert_many([row] * rows)
+        .on_conflict(conflict_target=[Ballot.ref], action="IGNORE")
+        .returning(Ballot.ref)
+    )
     sql = str(query.sql()[0])
     # insert() binds the values in this order.
-    columns = '("ref", "election_id", "choice", "state")'
-    if columns not in sql:
+    columns = '("ref", "election_id", "choice", "state", "receipt", "nonce")'
+    if columns not in sql or 'ON CONFLICT ("ref") DO NOTHING' not in sql:
         raise RuntimeError(f"unexpected ballot insert: {sql}")
     return sql
 
@@ -52,9 +90,9 @@ class BallotTable:
         # seventh of the recorder's CPU. Values are bound as parameters.
         self._insert_sql: dict[int, str] = {}
 
-    def insert(self, ballots: Sequence[tuple[bytes, str, int]]) -> set[bytes]:
-        """Record ``(ref, election_id, choice)`` ballots in one statement; the refs that
-        were new (a ref already there, recorded or a tombstone, is left alone).
+    def insert(self, ballots: Sequence[NewBallot]) -> set[bytes]:
+        """Record ballots in one statement; the refs that were new (a ref already there,
+        recorded or a tombstone, is left alone, and keeps its receipt).
 
         The rows go in a random order: a row's place in the table should not tell which
         vote of a batch it was."""
@@ -66,26 +104,36 @@ class BallotTable:
         shuffled = list(ballots)
         random.shuffle(shuffled)
         values: list[object] = []
-        for ref, election_id, choice in shuffled:
-            values += [ref, election_id, choice, BallotState.RECORDED]
+        for new in shuffled:
+            values += [
+                new.ref,
+                new.election_id,
+                new.choice,
+                BallotState.RECORDED,
+                new.receipt,
+                new.nonce,
+            ]
         rows = self._run(lambda: self.database.execute_sql(sql, values).fetchall())
         return {bytes(row[0]) for row in rows}
 
     def states(self, refs: Collection[bytes]) -> dict[bytes, int]:
         """The state of each of ``refs`` that has a row."""
-        return {ref: state for ref, (state, _) in self.rows(refs).items()}
+        return {ref: row.state for ref, row in self.rows(refs).items()}
 
-    def rows(self, refs: Collection[bytes]) -> dict[bytes, tuple[int, int | None]]:
-        """The state and choice of each of ``refs`` that has a row."""
+    def rows(self, refs: Collection[bytes]) -> dict[bytes, BallotRow]:
+        """The row of each of ``refs`` that has one."""
         if not refs:
             return {}
         query = (
-            Ballot.select(Ballot.ref, Ballot.state, Ballot.choice)
+            Ballot.select(Ballot.ref, Ballot.state, Ballot.choice, Ballot.receipt)
             .where(Ballot.ref.in_(list(refs)))
             .tuples()
         )
         return self._run(
-            lambda: {bytes(ref): (int(state), choice) for ref, state, choice in _rows(query)}
+            lambda: {
+                bytes(ref): BallotRow(int(state), choice, receipt)
+                for ref, state, choice, receipt in _rows(query)
+            }
         )
 
     def tombstone(self, ref: bytes, election_id: str, state: int) -> bool:
@@ -105,8 +153,9 @@ class BallotTable:
         )
         return self._run(lambda: int(query.execute()) == 1)
 
-    def restore(self, ref: bytes, choice: int) -> bool:
-        """Record a given-up or fenced ballot after all (an operator's replay); ``False``
+    def restore(self, new: NewBallot) -> bool:
+        """Record a given-up or fenced ballot after all (an operator's replay), with the
+        receipt and nonce of ``new``; ``False``
         if its voter has voted again since, it is not a tombstone, or its election's
         result is sealed.
 
@@ -116,9 +165,17 @@ class BallotTable:
 
         def guarded() -> bool:
             with self.database.atomic():
-                self.database.execute_sql(_LOCK_ELECTION, (ref,))
+                self.database.execute_sql(_LOCK_ELECTION, (new.ref,))
                 cursor = self.database.execute_sql(
-                    _RESTORE, (BallotState.RECORDED, choice, ref, *_RESTORABLE)
+                    _RESTORE,
+                    (
+                        BallotState.RECORDED,
+                        new.choice,
+                        new.receipt,
+                        new.nonce,
+                        new.ref,
+                        *_RESTORABLE,
+                    ),
                 )
                 return int(cursor.rowcount) == 1
 
@@ -133,20 +190,26 @@ class BallotTable:
         keyed reference. New inserts wait for the lock while it runs; rows stored after
         it keep their order until the next mix (docs/SECURITY.md)."""
 
+        columns = ", ".join(_COLUMNS)
+
         def rewrite() -> int:
             with self.database.atomic():
+                # The log's lock first, as its appends take it before their row locks:
+                # otherwise an append and a mix of one election deadlock.
+                self.database.execute_sql(
+                    "SELECT pg_advisory_xact_lock(%s)", (lock_key(election_id),)
+                )
                 self.database.execute_sql("LOCK TABLE ballots IN SHARE ROW EXCLUSIVE MODE")
                 self.database.execute_sql(
-                    "CREATE TEMPORARY TABLE mixing ON COMMIT DROP AS "
-                    "SELECT ref, election_id, choice, state FROM ballots WHERE election_id = %s",
+                    f"CREATE TEMPORARY TABLE mixing ON COMMIT DROP AS "
+                    f"SELECT {columns} FROM ballots WHERE election_id = %s",
                     (election_id,),
                 )
                 self.database.execute_sql(
                     "DELETE FROM ballots WHERE election_id = %s", (election_id,)
                 )
                 cursor = self.database.execute_sql(
-                    "INSERT INTO ballots (ref, election_id, choice, state) "
-                    "SELECT ref, election_id, choice, state FROM mixing ORDER BY ref"
+                    f"INSERT INTO ballots ({columns}) SELECT {columns} FROM mixing ORDER BY ref"
                 )
                 return int(cursor.rowcount)
 

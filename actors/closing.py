@@ -40,7 +40,9 @@ from config import Settings
 from election.domain.errors import ProcessFailed
 from election.domain.secrecy import VoterSecrets
 from election.ops.announce import announce
+from election.ops.log_signing import checkpoint_signer
 from election.pubsub.client import Publisher
+from election.storage.ballot_log import BallotLog
 from election.storage.close_barrier import close_now
 from election.storage.elections import ElectionRecord, ElectionRegistry, SealedRecord
 from election.storage.models import BallotState
@@ -100,6 +102,8 @@ class ElectionCloser:
         self.secrets = VoterSecrets(settings.require_voter_key())
         self.claims = VoterClaims(client, settings.namespace, Seal("", ""))  # scans only
         self.ballots = BallotTable(registry.database)
+        # The seal takes the last ballots into the log and signs its final checkpoint.
+        self.ballot_log = BallotLog(registry.database, checkpoint_signer(settings))
         self.progress = progress
 
     def close(self, election_id: str, timeout_s: float) -> Closed:
@@ -114,7 +118,7 @@ class ElectionCloser:
         close_now(self.client, self.settings.namespace, election_id)
         announced = self._announce(record)
         drained = self.drain(election_id, timeout_s)
-        sealed = self.registry.seal(election_id)
+        sealed = self.registry.seal(election_id, self.ballot_log)
         log.info(
             "election.closed",
             election_id=election_id,

@@ -283,12 +283,10 @@ class VoteLogger:
         tag = self.secrets.ballot_tag(ballot.election_id, token, ballot.uuid)
         ref = self.secrets.ballot_ref(tag)
         if not self.ballots.tombstone(ref, ballot.election_id, BallotState.FENCED):
-            state = self.ballots.states([ref]).get(ref)
-            if state == BallotState.RECORDED:
+            row = self.ballots.rows([ref]).get(ref)
+            if row is not None and row.state == BallotState.RECORDED:
                 self.publisher.publish(
-                    protocol.result_message(
-                        ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL
-                    )
+                    protocol.successful_message(ballot.machine_id, ballot.uuid, row.receipt)
                 )
                 log.warning("vote.recorded_after_all", uuid=ballot.uuid, retries=retries)
                 return

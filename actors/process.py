@@ -20,6 +20,7 @@ import structlog
 from dramatiq.middleware import Middleware
 
 from config import Settings
+from election.ops.log_signing import answer_signer
 from election.pubsub.client import Publisher
 from election.storage.models import open_database
 from election.storage.redis_client import connect_redis
@@ -88,7 +89,8 @@ class WorkerLifecycle(Middleware):
 
 def own_clients(settings: Settings) -> Clients:
     """New clients for ``settings`` (once per process, after the fork)."""
-    return open_database(settings), connect_redis(settings.redis_url), Publisher(settings)
+    publisher = Publisher(settings, signer=answer_signer(settings))
+    return open_database(settings), connect_redis(settings.redis_url), publisher
 
 
 def on_shared_clients(

@@ -14,12 +14,13 @@ import redis
 import structlog
 
 from actors.ballot_book import BallotBook, registry_reader
-from actors.ballots import BallotTable
+from actors.ballots import BallotRow, BallotTable, NewBallot
 from actors.dead_letters import DeadLetters
 from actors.payload import from_message, vote_message
 from config import Settings
 from election.domain import protocol
 from election.domain.ballot_rules import check_choice as check_ballot_choice
+from election.domain.receipts import new_nonce, new_receipt
 from election.domain.routes import RECORDER
 from election.domain.signing import BALLOT_REF, BadSignature, Expired, UnknownKey, Verifier, now_ms
 from election.domain.votes import Ballot, InvalidVote, check_choice, parse_record, peek_uuid
@@ -112,22 +113,21 @@ class VoteRecorder:
         sending: list[protocol.OutgoingMessage] = [] if outbox is None else outbox
         outcomes: dict[str, str] = {}
         accepted, refused = self._parsed(records, replay, outcomes, sending)
-        inserted = self.ballots.insert(
-            [
-                (record.ref, ballot.election_id, ballot.choice)
-                for record, ballot in accepted
-                if not record.sealed
-            ]
-        )
+        new = {
+            record.ref: new_ballot(record.ref, ballot)
+            for record, ballot in accepted
+            if not record.sealed
+        }
+        inserted = self.ballots.insert(list(new.values()))
         others = self.ballots.rows(
             {record.ref for record, _ in accepted if record.ref not in inserted}
         )
         for record, ballot in accepted:
-            state, choice = others.get(record.ref, (None, None))
+            row = others.get(record.ref)
             if record.ref in inserted:
-                state, choice = BallotState.RECORDED, ballot.choice
+                row = BallotRow(BallotState.RECORDED, ballot.choice, new[record.ref].receipt)
             outcomes[record.message_id] = self._answer(
-                record, ballot, state, choice, record.ref in inserted, replay, sending
+                record, ballot, row, record.ref in inserted, replay, sending
             )
         for record, reason in refused:
             log.warning("vote.rejected", stage="recorder", reason=reason)
@@ -176,14 +176,15 @@ class VoteRecorder:
         self,
         record: _Record,
         ballot: Ballot,
-        state: int | None,
-        choice: int | None,
+        row: BallotRow | None,
         inserted: bool,
         replay: bool,
         outbox: list[protocol.OutgoingMessage],
     ) -> str:
-        """Answer a ballot whose row is now in ``state`` (holding ``choice``; ``inserted``
+        """Answer a ballot whose row is now ``row`` (``None``: it has none; ``inserted``
         by this batch); what became of it."""
+        state = None if row is None else row.state
+        receipt = None if row is None else row.receipt
         fields = {
             "uuid": ballot.uuid,
             "election_id": ballot.election_id,
@@ -191,12 +192,13 @@ class VoteRecorder:
         }
         if record.sealed and state != BallotState.RECORDED:
             return self._sealed(record, ballot, state, outbox, fields)
-        restored = (
-            replay
-            and state in (BallotState.GIVEN_UP, BallotState.FENCED)
-            and self.ballots.restore(record.ref, ballot.choice)
-        )
-        if state == BallotState.RECORDED and choice != ballot.choice:
+        if replay and state in (BallotState.GIVEN_UP, BallotState.FENCED):
+            again = new_ballot(record.ref, ballot)
+            restored = self.ballots.restore(again)
+            receipt = again.receipt if restored else receipt
+        else:
+            restored = False
+        if state == BallotState.RECORDED and row is not None and row.choice != ballot.choice:
             # The same ballot (voter and UUID) again, but with another choice: the first
             # one counts, and this one is not "recorded".
             outbox.append(
@@ -205,11 +207,9 @@ class VoteRecorder:
             log.warning("vote.other_choice", **fields)
             return f"{REFUSED}: {RESULT_OTHER_CHOICE}"
         if state == BallotState.RECORDED or restored:
-            outbox.append(
-                protocol.result_message(ballot.machine_id, ballot.uuid, protocol.RESULT_SUCCESSFUL)
-            )
+            outbox.append(protocol.successful_message(ballot.machine_id, ballot.uuid, receipt))
             duplicate = not inserted and not restored
-            log.info("vote.recorded", duplicate=duplicate, restored=bool(restored), **fields)
+            log.info("vote.recorded", duplicate=duplicate, restored=restored, **fields)
             return DUPLICATE if duplicate else STORED
         reason = RESULT_SUPERSEDED if state == BallotState.SUPERSEDED else RESULT_GIVEN_UP_EARLIER
         outbox.append(protocol.rejection_message(ballot.machine_id, ballot.uuid, reason))
@@ -301,12 +301,13 @@ class VoteRecorder:
         machine_id = record.attributes.get(protocol.MACHINE_ID)
         uuid = peek_uuid(base64.b64encode(record.data).decode("ascii"))
         if not self.ballots.tombstone(record.ref, election_id, BallotState.GIVEN_UP):
-            state = self.ballots.states([record.ref]).get(record.ref)
-            if state == BallotState.RECORDED:
+            row = self.ballots.rows([record.ref]).get(record.ref)
+            state = None if row is None else row.state
+            if row is not None and state == BallotState.RECORDED:
                 log.warning("vote.recorded_after_all", uuid=uuid, retries=retries)
                 if not machine_id:
                     return None
-                return protocol.result_message(machine_id, uuid, protocol.RESULT_SUCCESSFUL)
+                return protocol.successful_message(machine_id, uuid, row.receipt)
             if state == BallotState.SUPERSEDED:
                 # Given up before, and its voter has voted since: nothing to keep or free.
                 log.warning("vote.tombstoned", state=state, uuid=uuid)
@@ -326,6 +327,11 @@ class VoteRecorder:
         return protocol.rejection_message(
             machine_id, uuid, f"not recorded ({letter.error}); the voter may vote again"
         )
+
+
+def new_ballot(ref: bytes, ballot: Ballot) -> NewBallot:
+    """A ballot to store under ``ref``, with a fresh receipt and commitment nonce."""
+    return NewBallot(ref, ballot.election_id, ballot.choice, new_receipt(), new_nonce())
 
 
 def vote_recorder(

@@ -47,6 +47,8 @@ class LoadResult:
     #: machine's clock: the emulator runs here) to its arrival; ``None`` if unstamped.
     answer_lags: list[float | None] = field(default_factory=list)
     outcomes: dict[str, int] = field(default_factory=dict)
+    #: The receipt of each ``successful`` answer, with its arrival (wall clock, seconds).
+    receipts: dict[str, float] = field(default_factory=dict)
 
     @property
     def votes_per_s(self) -> float:
@@ -195,7 +197,12 @@ class ClosedLoop:
         self.publisher.publish_many([vote for vote in votes if vote is not None])
 
     def _finish(
-        self, uuid: str, answer: str | None, now: float, lag: float | None = None
+        self,
+        uuid: str,
+        answer: str | None,
+        now: float,
+        lag: float | None = None,
+        receipt: tuple[str, float] | None = None,
     ) -> protocol.OutgoingMessage | None:
         """Count the answer (``None``: timed out) that arrived at ``now`` (monotonic), ``lag``
         seconds after its publish; the machine's next vote, if any."""
@@ -211,6 +218,8 @@ class ClosedLoop:
                 self._result.latencies.append(now - sent_at)
                 self._result.answer_lags.append(lag)
                 self._result.outcomes[answer] = self._result.outcomes.get(answer, 0) + 1
+                if receipt is not None:
+                    self._result.receipts[receipt[0]] = receipt[1]
             finished = self._budget <= 0 and not self._pending
         if finished:
             self._done.set()
@@ -233,5 +242,14 @@ class ClosedLoop:
             message.ack()
             body = json.loads(message.data)
             lag = None if message.publish_time is None else wall - message.publish_time
-            following.append(self._finish(str(body.get("UUID")), str(body.get("result")), now, lag))
+            receipt = body.get(protocol.RECEIPT)
+            following.append(
+                self._finish(
+                    str(body.get("UUID")),
+                    str(body.get("result")),
+                    now,
+                    lag,
+                    (receipt, wall) if isinstance(receipt, str) else None,
+                )
+            )
         self._publish(following)

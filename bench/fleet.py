@@ -25,6 +25,7 @@ READY = {
     "bridge": "bridge.started",
     "logger": "Worker process is ready",
     "recorder": "Worker process is ready",
+    "checkpointer": "checkpointer.started",
     "relay": "relay.started",
 }
 

@@ -10,11 +10,13 @@ from typing import Any, TextIO
 from bench.run import SERVICE_KINDS, Phase
 from bench.storage import StorageCost
 from bench.summary import PERCENTILES, KindSummary, compare, is_floor, summarize
+from election.domain.outcomes import percentile
 
 CPU_KINDS = (
     "bridge",
     "logger",
     "recorder",
+    "checkpointer",
     "relay:1",
     "relay:2",
     "emulator",
@@ -81,6 +83,7 @@ def phases_table(phases: list[Phase]) -> list[str]:
             for phase in phases
         ],
         _parts_lines(phases),
+        _lag_lines(phases),
         _summary_lines(summaries, starts),
         _comparison_lines(summaries, starts),
     ]
@@ -88,6 +91,39 @@ def phases_table(phases: list[Phase]) -> list[str]:
         if section:
             lines += ["", *section]
     return lines
+
+
+def _lag_lines(phases: list[Phase]) -> list[str]:
+    """The checkpoint lag of each system phase: answer to the first checkpoint with it."""
+    lines = []
+    for phase in phases:
+        if phase.is_floor:
+            continue
+        lags = sorted(phase.checkpoint_lags)
+        if not lags:
+            lines.append(f"  {phase.name:<32} no receipt in a checkpoint")
+            continue
+        lines.append(
+            f"  {phase.name:<32} p50 {percentile(lags, 0.5):.2f} s  p95 "
+            f"{percentile(lags, 0.95):.2f} s  max {lags[-1]:.2f} s  "
+            f"({len(lags)} of {len(phase.load.receipts)} receipts)"
+        )
+    if not lines:
+        return []
+    return ["Checkpoint lag (a ballot's answer to the first signed checkpoint holding it):", *lines]
+
+
+def _lag_json(phase: Phase) -> dict[str, float | int] | None:
+    lags = sorted(phase.checkpoint_lags)
+    if phase.is_floor or not lags:
+        return None
+    return {
+        "p50_s": round(percentile(lags, 0.5), 3),
+        "p95_s": round(percentile(lags, 0.95), 3),
+        "max_s": round(lags[-1], 3),
+        "receipts": len(phase.load.receipts),
+        "measured": len(lags),
+    }
 
 
 def _service_kinds(phase: Phase) -> tuple[str, ...]:
@@ -178,6 +214,7 @@ def as_json(phases: list[Phase], cost: StorageCost | None) -> dict[str, Any]:
                 "outcomes": load.outcomes,
                 "cpu_seconds": {kind: round(v, 3) for kind, v in phase.cpu.items()},
                 "service_cpu_ms_per_vote": phase.service_cpu_ms_per_vote(_service_kinds(phase)),
+                "checkpoint_lag": _lag_json(phase),
             }
         )
     summaries = summarize([(phase.kind, phase.load) for phase in phases])

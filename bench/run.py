@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.checkpoint_lag import checkpoint_lags
 from bench.driver import ClosedLoop, LoadResult
 from bench.fleet import (
     Fleet,
@@ -30,13 +31,14 @@ from bench.relay import relay_filter, relay_subscription
 from bench.summary import FLOOR_KIND, is_floor
 from bench.warmup import warm_emulator
 from config import Settings
+from election.domain.ed25519 import new_private_key
 from election.domain.errors import ProcessFailed
 from election.local.cleanup import drop_namespace
 from election.local.emulator import Emulator, free_port, is_listening
 from election.ops.provision import SubscriptionSpec, ensure_subscription, ensure_topic
 from election.pubsub.client import CALL_TIMEOUT, publisher_client, subscriber_client
 
-SERVICE_KINDS = ("bridge", "logger", "recorder")
+SERVICE_KINDS = ("bridge", "logger", "recorder", "checkpointer")
 
 
 def phase_name(kind: str, start: int, starts: int) -> str:
@@ -57,6 +59,8 @@ class Phase:
     cpu: dict[str, float] = field(default_factory=dict)
     start: int = 1
     starts: int = 1
+    #: Seconds from each ballot's answer to the first checkpoint holding it (the system).
+    checkpoint_lags: list[float] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -162,6 +166,7 @@ def _environment(settings: Settings, host: str, namespace: str) -> tuple[Setting
     }
     env.setdefault("VOTER_KEY", secrets.token_hex(16))
     env.setdefault("RECORD_SIGNING_KEYS", f"bench={secrets.token_hex(16)}")
+    env.setdefault("LOG_SIGNING_KEY", new_private_key())
     phase_settings = dataclasses.replace(
         settings,
         emulator_host=host,
@@ -274,14 +279,20 @@ def _system(
         raise ProcessFailed(f"provision failed: {fleet.processes[0][2].read_text()[-2000:]}")
     fleet.processes = []
     fleet.start("bridge", commands["bridge"])
+    fleet.start("checkpointer", commands["checkpointer"])
     for kind in ("logger", "recorder"):
         fleet.start(kind, commands[kind], scale.get(kind, 1))
     try:
         fleet.wait_ready()
         label = " ".join(f"{kind}={scale.get(kind, 1)}" for kind in ("logger", "recorder"))
-        return _measure(
+        phase = _measure(
             f"system ({label})", start, system_settings, fleet, "submit vote", options, progress
         )
+        # Before the fleet stops: the last checkpoint comes from its checkpointer.
+        phase.checkpoint_lags = checkpoint_lags(
+            system_settings, system_settings.namespace, phase.load.receipts
+        )
+        return phase
     finally:
         fleet.stop()
         drop_namespace(system_settings)

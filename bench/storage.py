@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import redis
 
-from actors.ballots import BallotTable
+from actors.ballots import BallotTable, NewBallot
 from actors.claims import Seal, VoterClaims
 from config import Settings
+from election.domain.receipts import new_nonce, new_receipt
 from election.domain.secrecy import REF_BYTES, VoterSecrets
 from election.storage.models import create_schema, open_database
 from election.storage.redis_client import connect_redis
@@ -87,7 +88,9 @@ def _postgres(settings: Settings, ballots: int, progress: Callable[[str, int, in
             for start in range(0, ballots, BATCH):
                 BallotTable(database).insert(
                     [
-                        (secrets.token_bytes(REF_BYTES), "1", n % 5)
+                        NewBallot(
+                            secrets.token_bytes(REF_BYTES), "1", n % 5, new_receipt(), new_nonce()
+                        )
                         for n in range(start, min(ballots, start + BATCH))
                     ]
                 )

@@ -26,6 +26,7 @@ from config import Settings
 from election.domain import routes
 from election.domain.errors import ProcessFailed
 from election.domain.protocol import OutgoingMessage
+from election.ops.log_signing import answer_signer
 from election.ops.provision import (
     SubscriptionSpec,
     ensure_subscription,
@@ -70,7 +71,7 @@ class Bridge:
         # For re-creating the topic and refusing oversized votes (rare): the channel
         # connects on first use.
         self.publisher = publisher_client(settings)
-        self.answers = Publisher(settings, self.publisher)
+        self.answers = Publisher(settings, self.publisher, signer=answer_signer(settings))
         self.routes = [Route.of(entry, settings.namespace, broker, self.answer) for entry in table]
         self.stopped = threading.Event()
         provisioned = {spec.name: spec for spec in service_subscriptions(settings)}

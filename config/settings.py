@@ -65,6 +65,11 @@ class Settings:
     voter_key: bytes | None
     signing_keys: Mapping[str, bytes]
     signing_key_id: str | None
+    #: The log key (``LOG_SIGNING_KEY``, Ed25519, text form), which signs checkpoints and
+    #: answers; and the public key a machine or auditor checks them with (``LOG_PUBLIC_KEY``,
+    #: else derived from the log key).
+    log_key: str | None
+    log_public_key: str | None
     claim_stale_s: int
     signature_ttl_s: int
     dedup_wait_replicas: int
@@ -83,6 +88,12 @@ class Settings:
         if self.signing_key_id is None:
             raise ConfigError("RECORD_SIGNING_KEYS is not set (generate one with `election keys`)")
         return self.signing_key_id, self.signing_keys[self.signing_key_id]
+
+    def require_log_key(self) -> str:
+        """The log key's text form; every service that answers or checkpoints needs it."""
+        if self.log_key is None:
+            raise ConfigError("LOG_SIGNING_KEY is not set (generate one with `election keys`)")
+        return self.log_key
 
     def require_verifying_keys(self) -> Mapping[str, bytes]:
         """Every key a record message may be signed with (old and new during rotation)."""
@@ -198,7 +209,7 @@ def _processes(get: _Get) -> dict[str, Any]:
 
 
 def _secrets(env: Mapping[str, str]) -> dict[str, Any]:
-    """The voter key and the keyring that signs records."""
+    """The voter key, the keyring that signs records, and the log key."""
     signing_keys = _keyring("RECORD_SIGNING_KEYS", env.get("RECORD_SIGNING_KEYS", "").strip())
     signing_key_id = env.get("RECORD_SIGNING_KEY_ID", "").strip() or next(iter(signing_keys), None)
     if signing_key_id is not None and signing_key_id not in signing_keys:
@@ -209,6 +220,8 @@ def _secrets(env: Mapping[str, str]) -> dict[str, Any]:
         "voter_key": _secret("VOTER_KEY", env.get("VOTER_KEY", "").strip()),
         "signing_keys": signing_keys,
         "signing_key_id": signing_key_id,
+        "log_key": env.get("LOG_SIGNING_KEY", "").strip() or None,
+        "log_public_key": env.get("LOG_PUBLIC_KEY", "").strip() or None,
     }
 
 

@@ -25,6 +25,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from config import load_settings  # noqa: E402
+from election.domain.ed25519 import (  # noqa: E402
+    load_private_key,
+    new_private_key,
+    public_key_text,
+)
 from election.local.cleanup import drop_namespace  # noqa: E402
 from election.local.emulator import Emulator, is_listening  # noqa: E402
 
@@ -45,7 +50,7 @@ roll = "roll.txt"
 """
 READY_TIMEOUT_S = 90
 #: The Procfile processes the demo runs (``release`` runs once, before them).
-PROCESSES = ("bridge", "logger", "recorder")
+PROCESSES = ("bridge", "logger", "recorder", "checkpointer")
 
 
 class DemoFailed(RuntimeError):
@@ -72,8 +77,11 @@ def wait_for_log(path: Path, needles: dict[str, int], proc: subprocess.Popen[byt
     raise DemoFailed(f"processes not ready after {READY_TIMEOUT_S} s; see {path}")
 
 
-def run_machine(machine_id: str, env: dict[str, str], election_id: str) -> int:
-    """Run one voting machine, its lines prefixed with its ID; its exit code."""
+def run_machine(
+    machine_id: str, env: dict[str, str], election_id: str, receipts: list[str] | None = None
+) -> int:
+    """Run one voting machine, its lines prefixed with its ID; its exit code. The receipts
+    it prints go into ``receipts``."""
     proc = subprocess.Popen(
         election(
             "machine",
@@ -97,6 +105,9 @@ def run_machine(machine_id: str, env: dict[str, str], election_id: str) -> int:
     assert proc.stdout is not None
     for line in proc.stdout:
         print(f"machine {machine_id} | {line.rstrip()}", flush=True)
+        _, found, receipt = line.rstrip().rpartition("  receipt ")
+        if found and receipts is not None:
+            receipts.append(receipt)
     return proc.wait()
 
 
@@ -130,6 +141,7 @@ def demo_environment() -> tuple[dict[str, str], str]:
     # Secrets come from the environment; for a demo without them, make throwaway ones.
     env.setdefault("VOTER_KEY", secrets.token_hex(32))
     env.setdefault("RECORD_SIGNING_KEYS", f"demo={secrets.token_hex(32)}")
+    env.setdefault("LOG_SIGNING_KEY", new_private_key())
     # A namespace and schema of its own per run: the dedup store is sealed with the voter
     # key, so a new throwaway key must not meet an earlier run's claims.
     run_name = f"demo{secrets.token_hex(4)}"
@@ -150,7 +162,8 @@ def start_procfile(env: dict[str, str], log_path: Path) -> subprocess.Popen[byte
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    wait_for_log(log_path, {"bridge.started": 1, "Worker process is ready": 2}, honcho)
+    ready = {"bridge.started": 1, "Worker process is ready": 2, "checkpointer.started": 1}
+    wait_for_log(log_path, ready, honcho)
     return honcho
 
 
@@ -171,11 +184,44 @@ def run_election(env: dict[str, str], workdir: Path) -> None:
     say("a machine started before the election opens stops at once:")
     refused_machine(env, "0")
     run(env, "open", ELECTION_ID)
-    vote(env, ELECTION_ID)
+    receipts = vote(env, ELECTION_ID)
     run(env, "close", ELECTION_ID)
     say("a machine started after the close stops at once:")
     refused_machine(env, "0")
     run(env, "results", ELECTION_ID, timeout=60)
+    if receipts:
+        check_receipt(env, workdir, receipts[0])
+    run(env, "audit", "--election-id", ELECTION_ID, timeout=60)
+
+
+def check_receipt(env: dict[str, str], workdir: Path, receipt: str) -> None:
+    """A voter's receipt proved from the public record's files alone, then checked
+    offline with the public key: what anyone can do after the close."""
+    bulletin = workdir / "bulletin"
+    run(env, "bulletin", ELECTION_ID, "--out", str(bulletin))
+    proof = workdir / "proof.json"
+    say(
+        f"$ election proof --election-id {ELECTION_ID} --receipt {receipt} --bulletin ... > {proof}"
+    )
+    with proof.open("w") as out:
+        subprocess.run(
+            election(
+                "proof",
+                "--election-id",
+                ELECTION_ID,
+                "--receipt",
+                receipt,
+                "--bulletin",
+                str(bulletin),
+            ),
+            env=env,
+            cwd=ROOT,
+            check=True,
+            timeout=60,
+            stdout=out,
+        )
+    key = public_key_text(load_private_key(env["LOG_SIGNING_KEY"]))
+    run(env, "verify", str(proof), "--public-key", key, timeout=60)
 
 
 def refused_machine(env: dict[str, str], machine_id: str) -> None:
@@ -184,20 +230,22 @@ def refused_machine(env: dict[str, str], machine_id: str) -> None:
         say(f"machine {machine_id} got no ballot in time and voted as on an undeclared election")
 
 
-def vote(env: dict[str, str], election_id: str) -> None:
-    """Run the machines at once in the election."""
+def vote(env: dict[str, str], election_id: str) -> list[str]:
+    """Run the machines at once in the election; the receipts they printed."""
     say(
         f"running {MACHINES} voting machines in election {election_id}, {VOTES} votes each, "
         f"voters drawn from 1..{VOTERS} (the roll has 1..{ROLL})"
     )
+    receipts: list[str] = []  # list.append is atomic: the threads share it
     threads = [
-        threading.Thread(target=run_machine, args=(str(n), env, election_id))
+        threading.Thread(target=run_machine, args=(str(n), env, election_id, receipts))
         for n in range(1, MACHINES + 1)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return receipts
 
 
 def main() -> int:

@@ -22,11 +22,12 @@ from election.cli import (
     keys,
     listing,
     machine,
+    record_log,
     records,
     services,
     tally,
 )
-from election.cli.args import Command, Subparsers
+from election.cli.args import Command, OfflineCommand, Subparsers
 from election.cli.exits import RET_INTERRUPTED, RET_USAGE, exit_for
 from election.domain.errors import ElectionError
 
@@ -45,6 +46,7 @@ COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     closing.add_parser,  # close
     listing.add_parser,  # list, show
     tally.add_parser,  # results, tally
+    record_log.add_parser,  # proof, verify, bulletin, audit
 )
 
 
@@ -52,11 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``election`` command line; return the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not hasattr(args, "run"):
+    if not hasattr(args, "run") and not hasattr(args, "run_offline"):
         parser.print_help()
         return RET_USAGE
-    run: Command = args.run
     try:
+        if hasattr(args, "run_offline"):
+            # Commands anyone can run on public files: no deployment's settings needed.
+            offline: OfflineCommand = args.run_offline
+            return offline(args)
+        run: Command = args.run
         return run(load_settings(), args)
     except ElectionError as exc:
         code, line = exit_for(exc, args.command)

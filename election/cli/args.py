@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 #: A command's run function (``set_defaults(run=...)``): returns the exit code.
 Command: TypeAlias = Callable[[Settings, argparse.Namespace], int]
+#: A command that reads no deployment's settings (``set_defaults(run_offline=...)``): it
+#: works on public files anywhere, with nothing configured.
+OfflineCommand: TypeAlias = Callable[[argparse.Namespace], int]
 
 
 def id_arg(text: str) -> str:

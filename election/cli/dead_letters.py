@@ -90,11 +90,12 @@ def _replay(settings: Settings, store: DeadLetters, chosen: Sequence[DeadLetter]
     # DeadLetterReplay in actors.replay, which this change does not touch.
     from actors.recording import vote_recorder
     from actors.replay import DeadLetterReplay
+    from election.ops.log_signing import answer_signer
     from election.pubsub.client import Publisher
 
     kept = 0
     with stores(settings, "dead-letters") as (client, database):
-        publisher = Publisher(settings)
+        publisher = Publisher(settings, signer=answer_signer(settings))
         replay = DeadLetterReplay(vote_recorder(settings, database, client, publisher), store)
         try:
             for letter in chosen:

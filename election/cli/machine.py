@@ -83,7 +83,7 @@ def add_parser(subparsers: Subparsers) -> None:
 def run_machine_command(settings: Settings, args: argparse.Namespace) -> int:
     """``election machine``: 0 when done or stopped, 1 when the election is not open, 4 if
     the topic went missing."""
-    from election.machine.run import VotePlan, run_machine
+    from election.machine.run import VotePlan, print_forged, run_machine
     from election.machine.voting import VotingMachine
 
     configure_logging(
@@ -106,7 +106,7 @@ def run_machine_command(settings: Settings, args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     on_stop_signals(stop.set)
-    machine = VotingMachine(settings, machine_id, election_id)
+    machine = VotingMachine(settings, machine_id, election_id, on_forged=print_forged)
     # A start-up call that fails leaves the machine as it was before the ballot: its
     # subscriptions expire unused.
     ballot = reachable(

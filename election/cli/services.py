@@ -60,6 +60,17 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.set_defaults(run=run_worker)
 
+    p = subparsers.add_parser(
+        "checkpointer",
+        help="run the checkpointer: take recorded ballots into each election's signed log",
+        description="Every second, give each recorded ballot not yet in its election's "
+        "log a position (in the order of their leaf hashes within one pass), store its "
+        "leaf and sign a checkpoint (size, root, time) with LOG_SIGNING_KEY. Off the voting "
+        "path: a ballot's answer never waits for it. Several may run; one is enough. "
+        "SIGTERM or Ctrl-C stop it cleanly (exit 0).",
+    )
+    p.set_defaults(run=run_checkpointer)
+
 
 def run_provision(settings: Settings, args: argparse.Namespace) -> int:
     """``election provision``: print what was created or found."""
@@ -89,7 +100,9 @@ def run_provision(settings: Settings, args: argparse.Namespace) -> int:
 def run_bridge(settings: Settings, args: argparse.Namespace) -> int:
     """``election bridge``: run until SIGTERM or Ctrl-C (0), or until it fails (1)."""
     from election.ops import preflight
+    from election.ops.log_signing import log_private_key
 
+    log_private_key(settings)  # it signs the answers it sends (oversized votes refused)
     preflight.check_broker(settings)
     preflight.check_subscriptions(settings)
 
@@ -113,9 +126,11 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
     """``election worker ROLE``: Dramatiq worker processes for one service's actors."""
     from actors import worker
     from election.ops import preflight
+    from election.ops.log_signing import log_private_key
 
     # Fail here, in one line, rather than in every forked worker process.
     settings.require_verifying_keys()
+    log_private_key(settings)  # both services sign their answers
     preflight.check_broker(settings)
     preflight.check_redis(settings.redis_url)
     preflight.check_postgres(settings)
@@ -129,3 +144,24 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
         args.processes or settings.worker_processes,
         args.threads or settings.worker_threads,
     )
+
+
+def run_checkpointer(settings: Settings, args: argparse.Namespace) -> int:
+    """``election checkpointer``: run until SIGTERM or Ctrl-C (0)."""
+    from election.ops import preflight
+    from election.ops.checkpointer import Checkpointer
+    from election.ops.log_signing import checkpoint_signer
+    from election.storage.ballot_log import BallotLog
+    from election.storage.models import open_database
+
+    sign = checkpoint_signer(settings)
+    preflight.check_postgres(settings)
+    configure_from_settings(settings, process="checkpointer")
+    stop = threading.Event()
+    on_stop_signals(stop.set)
+    database = open_database(settings, max_connections=2)
+    try:
+        Checkpointer(BallotLog(database, sign)).run(stop)
+    finally:
+        database.close_all()
+    return RET_OK

@@ -1,2 +1,3 @@
 """Pure domain rules: votes, the wire protocol, filters, outcomes, signatures and keyed
-secrecy. Nothing here imports an I/O library (``tests/unit/test_layout.py``)."""
+secrecy, and the verifiable ballot log (Merkle tree, receipts, signed checkpoints, proof
+documents). Nothing here imports an I/O library (``tests/unit/test_layout.py``)."""

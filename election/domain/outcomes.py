@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from election.domain import protocol
+from election.domain.receipts import BadReceipt, parse_receipt
 
 
 class Kind(enum.Enum):
@@ -22,10 +23,13 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True)
 class Outcome:
-    """One vote's outcome; ``detail`` is the reason of a rejection."""
+    """One vote's outcome; ``detail`` is the reason of a rejection, ``receipt`` the
+    tracking code of a recorded ballot (``election.domain.receipts``), when it came with
+    one. The receipt does not take part in comparisons: the outcome is the kind."""
 
     kind: Kind
     detail: str = ""
+    receipt: str | None = field(default=None, compare=False)
 
     def __str__(self) -> str:
         if self.kind is Kind.REJECTED:
@@ -34,13 +38,26 @@ class Outcome:
 
 
 TIMED_OUT = Outcome(Kind.TIMED_OUT)
+#: What a machine shows for an answer whose signature does not hold (it waits on).
+FORGED = "Forged answer ignored"
+
+
+def _readable(receipt: object) -> str | None:
+    """A receipt as the machine prints it; ``None`` for anything that is not one."""
+    if not isinstance(receipt, str):
+        return None
+    try:
+        return parse_receipt(receipt)
+    except BadReceipt:
+        return None
 
 
 def outcome_of(body: Mapping[str, Any]) -> Outcome:
     """Classify a ``result`` message body; anything unknown counts as a rejection."""
     result = body.get("result")
     if result == protocol.RESULT_SUCCESSFUL:
-        return Outcome(Kind.RECORDED)
+        receipt = body.get(protocol.RECEIPT)
+        return Outcome(Kind.RECORDED, receipt=_readable(receipt))
     if result == protocol.RESULT_ALREADY_VOTED:
         return Outcome(Kind.ALREADY_VOTED)
     if isinstance(result, str) and result.startswith(protocol.RESULT_REJECTED_PREFIX):

@@ -59,12 +59,24 @@ class OutgoingMessage:
         return OutgoingMessage(self.body, {**self.attributes, **extra})
 
 
-def result_message(machine_id: str, uuid: str, result: str) -> OutgoingMessage:
+#: The body field of a ``successful`` answer that carries the ballot's receipt (an extra
+#: field: reference machines ignore it).
+RECEIPT = "receipt"
+
+
+def result_message(
+    machine_id: str, uuid: str, result: str, *, receipt: str | None = None
+) -> OutgoingMessage:
     """An answer to the machine ``machine_id`` about the ballot ``uuid``."""
-    return OutgoingMessage(
-        body={"result": result, "UUID": uuid},
-        attributes={FUNCTION: RESULT, MACHINE_ID: machine_id},
-    )
+    body = {"result": result, "UUID": uuid}
+    if receipt is not None:
+        body[RECEIPT] = receipt
+    return OutgoingMessage(body=body, attributes={FUNCTION: RESULT, MACHINE_ID: machine_id})
+
+
+def successful_message(machine_id: str, uuid: str, receipt: str | None) -> OutgoingMessage:
+    """``successful``, with the ballot's receipt (a row stored before receipts has none)."""
+    return result_message(machine_id, uuid, RESULT_SUCCESSFUL, receipt=receipt)
 
 
 def rejection_message(machine_id: str, uuid: str, reason: str) -> OutgoingMessage:

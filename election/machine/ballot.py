@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import structlog
 from google.api_core import exceptions as api_exceptions
@@ -37,6 +37,8 @@ BALLOT_TIMEOUT_S = 10.0
 _STOP_POLL_S = 0.1
 #: Makes a subscription: ``create(name, filter, timeout)``, as the machine makes its own.
 Create = Callable[[str, str, float], object]
+#: Whether a message (its data and attributes) carries our services' signature.
+Trusted = Callable[[bytes, Mapping[str, str]], bool]
 
 
 class BallotFetch:
@@ -50,8 +52,12 @@ class BallotFetch:
         subscription: str,
         machine_id: str,
         election_id: str,
+        *,
+        trusted: Trusted,
     ) -> None:
         self.client = client
+        #: Whether a ballot is signed by our services (``election.domain.answers``).
+        self.trusted = trusted
         self.create = create
         self.publisher = publisher
         self.subscription = subscription
@@ -97,6 +103,10 @@ class BallotFetch:
 
     def _on_ballot(self, message: PulledMessage) -> None:
         message.ack()
+        if not self.trusted(message.data, message.attributes):
+            # A forged ballot could show other names for the choices: never shown.
+            log.warning("ballot.forged", message_id=message.message_id)
+            return
         ballot = parse_ballot(message.data, self.election_id)
         if ballot is None:
             log.warning("ballot.unreadable", message_id=message.message_id)

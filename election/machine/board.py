@@ -53,6 +53,11 @@ class AnswerBoard:
             self._pending.pop(uuid, None)
             self._remember(uuid)
 
+    def waiting_for(self, uuid: str) -> bool:
+        """Whether a vote of this machine waits for the answer to ``uuid``."""
+        with self._lock:
+            return uuid in self._pending
+
     def resolve(self, uuid: str, outcome: Outcome) -> str:
         """Deliver an answer: ``"current"``, ``"late"`` (or repeated), or ``"foreign"``."""
         with self._lock:

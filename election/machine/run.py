@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from election.domain.ballot import ShownBallot, choice_label
-from election.domain.outcomes import Outcome, summarize
+from election.domain.outcomes import FORGED, Outcome, summarize
 from election.machine.voting import TopicMissing, VotingMachine
 
 #: What a run remembers of each vote: its outcome and latency (``None`` on time-out).
@@ -94,7 +94,15 @@ def _send_votes(
         sent += 1
         results.append((cast.outcome, cast.latency))
         label = choice_label(cast.choice, plan.names)
-        print(f"{cast.uuid}  choice {label}  {cast.outcome}", flush=True)
+        # The receipt, when there is one, after the outcome: the voter keeps it to check
+        # later that the ballot is in the record (``election proof``).
+        receipt = "" if cast.outcome.receipt is None else f"  receipt {cast.outcome.receipt}"
+        print(f"{cast.uuid}  choice {label}  {cast.outcome}{receipt}", flush=True)
+
+
+def print_forged(uuid: str, why: str) -> None:
+    """Show an answer whose signature does not hold as such, never as an outcome."""
+    print(f"{uuid}  {FORGED} ({why})", flush=True)
 
 
 def _print_summary(machine_id: str, results: list[Result]) -> None:

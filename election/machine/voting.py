@@ -25,15 +25,17 @@ import re
 import secrets
 import time
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import TimeoutError as FutureTimeout
 from threading import Event
 
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from google.api_core import exceptions as api_exceptions
 
 from config import Settings
-from election.domain import protocol
+from election.domain import answers, protocol
+from election.domain.answers import answer_is_signed
 from election.domain.ballot import ShownBallot
 from election.domain.errors import Unavailable
 from election.domain.filters import parse_filter
@@ -41,6 +43,7 @@ from election.domain.outcomes import TIMED_OUT, Outcome, outcome_of
 from election.domain.votes import wire_id
 from election.machine.ballot import BallotFetch
 from election.machine.board import AnswerBoard, Cast
+from election.ops.log_signing import log_public_key
 from election.pubsub.client import (
     CALL_TIMEOUT,
     Publisher,
@@ -85,8 +88,15 @@ class VotingMachine:
         election_id: str,
         *,
         publisher: Publisher | None = None,
+        public_key: Ed25519PublicKey | None = None,
+        on_forged: Callable[[str, str], None] | None = None,
     ) -> None:
         self.settings = settings
+        #: Every answer must be signed by our services (``election.domain.answers``); by
+        #: default with the deployment's log key (``LOG_PUBLIC_KEY``).
+        self.public_key = public_key or log_public_key(settings)
+        #: Called with ``(UUID, why)`` for each answer whose signature does not hold.
+        self.on_forged = on_forged
         self.machine_id = machine_id
         self.election_id = election_id
         self.publisher = publisher or Publisher(settings)
@@ -137,8 +147,12 @@ class VotingMachine:
             subscription_path(self.settings, name),
             self.machine_id,
             self.election_id,
+            trusted=self._signed,
         )
         return self._ballot.fetch(timeout, setup_timeout, stop)
+
+    def _signed(self, data: bytes, attributes: Mapping[str, str]) -> bool:
+        return answer_is_signed(self.public_key, self.settings.namespace, data, attributes)
 
     def _subscribe(self, timeout: float) -> None:
         """Create the answer subscription (``timeout`` bounds it, retries included)."""
@@ -242,6 +256,25 @@ class VotingMachine:
             return
         if not isinstance(body, Mapping) or not isinstance(body.get("UUID"), str):
             log.warning("answer.unreadable", message_id=message.message_id)
+            return
+        if not answer_is_signed(
+            self.public_key, self.settings.namespace, message.data, message.attributes
+        ):
+            why = "unsigned" if answers.SIGNATURE not in message.attributes else "bad signature"
+            # Never an outcome: the real answer may still come, or the vote times out. Only
+            # a forgery about a vote this machine waits for is shown (its UUID is then one
+            # this machine made): anything else, whatever its text, is only logged.
+            uuid = body["UUID"]
+            waited = self.board.waiting_for(uuid)
+            log.warning(
+                "answer.forged",
+                uuid=uuid[:64],
+                why=why,
+                shown=waited,
+                message_id=message.message_id,
+            )
+            if waited and self.on_forged is not None:
+                self.on_forged(uuid, why)
             return
         outcome = outcome_of(body)
         which = self.board.resolve(body["UUID"], outcome)

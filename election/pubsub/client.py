@@ -28,6 +28,7 @@ from google.pubsub_v1.services.publisher.transports.grpc import PublisherGrpcTra
 from google.pubsub_v1.services.subscriber.transports.grpc import SubscriberGrpcTransport
 
 from config import Settings
+from election.domain.answers import AnswerSigner
 from election.domain.protocol import OutgoingMessage
 from election.pubsub.calls import PubSubCalls
 
@@ -145,10 +146,18 @@ class Publisher:
     of votes sends all its answers in one request.
     """
 
-    def __init__(self, settings: Settings, client: pubsub_v1.PublisherClient | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        client: pubsub_v1.PublisherClient | None = None,
+        *,
+        signer: AnswerSigner | None = None,
+    ):
         self.client = client or publisher_client(settings)
         self.calls = PubSubCalls.of(self.client)
         self.topic = topic_path(settings)
+        #: Our services sign the answers they send machines (``election.domain.answers``).
+        self.signer = signer
 
     def publish(self, message: OutgoingMessage, timeout: float = CALL_TIMEOUT) -> str:
         """Publish and wait until Pub/Sub confirms it stored the message."""
@@ -160,6 +169,8 @@ class Publisher:
         """Publish all of ``messages`` in one request; their message IDs, in order."""
         if not messages:
             return []
+        if self.signer is not None:
+            messages = self.signer.sign(messages)
         return self.calls.publish(self.topic, [(m.data(), m.attributes) for m in messages], timeout)
 
     def close(self) -> None:

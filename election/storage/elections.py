@@ -18,7 +18,8 @@ from typing import cast
 import peewee
 
 from election.domain.ballot_rules import ElectionView
-from election.domain.errors import InvalidInput
+from election.domain.checkpoints import Checkpoint
+from election.domain.errors import InvalidInput, OperatorDecision
 from election.domain.lifecycle import (
     State,
     close_election,
@@ -28,6 +29,7 @@ from election.domain.lifecycle import (
     parse_state,
 )
 from election.domain.manifest import Definition, DefinitionConflict
+from election.storage.ballot_log import APPEND_LIMIT, BallotLog
 from election.storage.models import Election, RollEntry, SealedResult, tally
 
 #: Roll tokens inserted per statement.
@@ -86,6 +88,19 @@ class SealedRecord:
     total: int
     roll_size: int | None
     sealed_at_ms: int
+    #: The log's final checkpoint (size and root) that the counts are the leaves of;
+    #: ``None`` for a result sealed without the log.
+    log_size: int | None = None
+    log_root: bytes | None = None
+
+
+def _final_checkpoint(ballot_log: BallotLog, election_id: str) -> Checkpoint:
+    """Take the election's last ballots into its log; its final checkpoint."""
+    while True:
+        appended = ballot_log.append(election_id, final=True)
+        assert appended is not None  # a final append always names a checkpoint
+        if appended.taken < APPEND_LIMIT:
+            return appended.signed.checkpoint
 
 
 def _record(row: Election) -> ElectionRecord:
@@ -218,9 +233,13 @@ class ElectionRegistry:
         """Recorded ballots per choice index, as the ballots table has them now."""
         return tally(election_id)
 
-    def seal(self, election_id: str) -> SealedRecord:
+    def seal(self, election_id: str, ballot_log: BallotLog | None = None) -> SealedRecord:
         """Store the election's result from its recorded ballots, once: a second call
-        returns the result sealed first. The caller makes sure nothing is on its way."""
+        returns the result sealed first. The caller makes sure nothing is on its way.
+
+        With ``ballot_log`` (``election close`` always gives it), the log takes in the
+        last ballots and signs its final checkpoint first, in the same transaction, and
+        the result counts the log's leaves and names that checkpoint."""
         record = self.require(election_id)
         with self.database.atomic():
             # Locked against a restore of one of its ballots (``BallotTable.restore``).
@@ -228,7 +247,21 @@ class ElectionRegistry:
             sealed = self.sealed(election_id)
             if sealed is not None:
                 return sealed
-            counts = self.counts(election_id)
+            final = None if ballot_log is None else _final_checkpoint(ballot_log, election_id)
+            counts = tally(election_id, logged_only=final is not None)
+            unlogged = {} if final is None else tally(election_id, unlogged_only=True)
+            if unlogged:
+                raise OperatorDecision(
+                    f"{sum(unlogged.values())} recorded ballots of election {election_id} are "
+                    f"not in its log (malformed rows?); nothing was sealed: run `election "
+                    f"audit --election-id {election_id}`"
+                )
+            if final is not None and sum(counts.values()) != final.size:
+                raise OperatorDecision(
+                    f"election {election_id}'s log holds {final.size} leaves but "
+                    f"{sum(counts.values())} logged ballots; nothing was sealed: run "
+                    f"`election audit --election-id {election_id}`"
+                )
             ordered = [counts.get(index, 0) for index in range(len(record.choices))]
             off_ballot = set(counts) - set(range(len(record.choices)))
             if off_ballot:
@@ -242,6 +275,8 @@ class ElectionRegistry:
                 total=sum(ordered),
                 roll_size=record.roll_size,
                 sealed_at_ms=now_ms(),
+                log_size=None if final is None else final.size,
+                log_root=None if final is None else final.root,
             ).execute()
         result = self.sealed(election_id)
         assert result is not None
@@ -258,4 +293,6 @@ class ElectionRegistry:
             row.total,
             row.roll_size,
             row.sealed_at_ms,
+            None if row.log_size is None else int(row.log_size),
+            None if row.log_root is None else bytes(row.log_root),
         )

@@ -50,10 +50,47 @@ class Ballot(peewee.Model):
     election_id = peewee.CharField(max_length=64)
     choice = peewee.SmallIntegerField(null=True)
     state = peewee.SmallIntegerField()
+    #: A recorded ballot's tracking code, told to its voter (``election.domain.receipts``);
+    #: random, so it says nothing of the voter, the time or the choice.
+    receipt = peewee.CharField(max_length=40, null=True, unique=True)
+    #: The secret that makes the ballot's commitment in the log hiding; auditors open it.
+    nonce = peewee.BlobField(null=True)
+    #: Its leaf's place in the election's log, once the log has taken it in
+    #: (``election.storage.ballot_log``); ``None`` before that, and for tombstones.
+    position = peewee.BigIntegerField(null=True)
 
     class Meta:
         table_name = "ballots"
         indexes = ((("election_id", "state"), False),)
+
+
+class LogLeaf(peewee.Model):
+    """One leaf of an election's append-only log (RFC 9162), as the log took it in: the
+    hash the log's checkpoints cover. An audit recomputes it from the ballot's row."""
+
+    election_id = peewee.CharField(max_length=64)
+    position = peewee.BigIntegerField()
+    leaf_hash = peewee.BlobField()
+
+    class Meta:
+        table_name = "log_leaves"
+        primary_key = peewee.CompositeKey("election_id", "position")
+
+
+class LogCheckpoint(peewee.Model):
+    """A signed checkpoint of an election's log: its size and root at a moment, signed
+    with the log key (Ed25519), so anyone holding the public key can check it."""
+
+    election_id = peewee.CharField(max_length=64)
+    size = peewee.BigIntegerField()
+    root = peewee.BlobField()
+    timestamp_ms = peewee.BigIntegerField()
+    #: The Ed25519 signature on the checkpoint's text (``election.domain.checkpoints``).
+    signature = peewee.BlobField()
+
+    class Meta:
+        table_name = "log_checkpoints"
+        primary_key = peewee.CompositeKey("election_id", "size")
 
 
 class DedupStore(peewee.Model):
@@ -123,12 +160,35 @@ class SealedResult(peewee.Model):
     total = peewee.IntegerField()
     roll_size = peewee.IntegerField(null=True)
     sealed_at_ms = peewee.BigIntegerField()
+    #: The final checkpoint of the election's log, which the counts are the leaves of.
+    log_size = peewee.BigIntegerField(null=True)
+    log_root = peewee.BlobField(null=True)
 
     class Meta:
         table_name = "sealed_results"
 
 
-MODELS: list[type[peewee.Model]] = [Ballot, DedupStore, Election, RollEntry, SealedResult]
+MODELS: list[type[peewee.Model]] = [
+    Ballot,
+    DedupStore,
+    Election,
+    RollEntry,
+    SealedResult,
+    LogLeaf,
+    LogCheckpoint,
+]
+
+#: Columns added since the tables were first made: added to older tables in place.
+_ADDED_COLUMNS = """
+ALTER TABLE "{schema}".ballots ADD COLUMN IF NOT EXISTS receipt VARCHAR(40) UNIQUE;
+ALTER TABLE "{schema}".ballots ADD COLUMN IF NOT EXISTS nonce BYTEA;
+ALTER TABLE "{schema}".ballots ADD COLUMN IF NOT EXISTS position BIGINT;
+ALTER TABLE "{schema}".sealed_results ADD COLUMN IF NOT EXISTS log_size BIGINT;
+ALTER TABLE "{schema}".sealed_results ADD COLUMN IF NOT EXISTS log_root BYTEA;
+CREATE INDEX IF NOT EXISTS ballots_unlogged ON "{schema}".ballots (election_id)
+  WHERE position IS NULL AND state = {recorded};
+CREATE UNIQUE INDEX IF NOT EXISTS ballots_position ON "{schema}".ballots (election_id, position);
+"""
 
 #: A sealed result never changes: PostgreSQL itself refuses to update or delete one.
 #: (``%%``: the statement goes through psycopg2's parameter formatting, even without any.)
@@ -187,14 +247,23 @@ def create_schema(database: peewee.Database, schema: str) -> None:
                 "another DATABASE_SCHEMA"
             )
         database.create_tables(MODELS, safe=True)
+        database.execute_sql(_ADDED_COLUMNS.format(schema=schema, recorded=BallotState.RECORDED))
         database.execute_sql(_SEAL_GUARD.format(schema=schema))
 
 
-def tally(election_id: str) -> dict[int, int]:
-    """Number of recorded ballots per choice in one election."""
+def tally(
+    election_id: str, *, logged_only: bool = False, unlogged_only: bool = False
+) -> dict[int, int]:
+    """Number of recorded ballots per choice in one election (``logged_only``: of those
+    its log has taken in; ``unlogged_only``: of those it has not)."""
+    where = (Ballot.election_id == election_id) & (Ballot.state == BallotState.RECORDED)
+    if logged_only:
+        where &= Ballot.position.is_null(False)
+    if unlogged_only:
+        where &= Ballot.position.is_null(True)
     query = (
         Ballot.select(Ballot.choice, peewee.fn.COUNT(Ballot.ref).alias("votes"))
-        .where((Ballot.election_id == election_id) & (Ballot.state == BallotState.RECORDED))
+        .where(where)
         .group_by(Ballot.choice)
         .order_by(Ballot.choice)
         .tuples()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from election.domain.ed25519 import load_private_key, new_private_key, public_key_text
+
 REPO = Path(__file__).resolve().parents[2]
 SUBCOMMANDS = ("provision", "bridge", "worker", "machine", "tally")
 FAST_TIMEOUT_S = 30
@@ -301,6 +303,7 @@ def dead_emulator_runs(
         PUBSUB_EMULATOR_HOST=f"127.0.0.1:{dead_port}",
         DATABASE_URL=f"postgresql://127.0.0.1:{dead_port}/postgres",
         REDIS_URL=f"redis://127.0.0.1:{dead_port}/0",
+        LOG_SIGNING_KEY=KEYS["LOG_SIGNING_KEY"],
     )
     commands = {
         "provision": ["provision"],
@@ -351,14 +354,36 @@ def test_tally_against_a_dead_database_says_so_in_one_line(
     assert_one_clear_line(result, "PostgreSQL")
 
 
-KEYS = {"VOTER_KEY": "v" * 32, "RECORD_SIGNING_KEYS": "k1=" + "s" * 32}
+KEYS = {
+    "VOTER_KEY": "v" * 32,
+    "RECORD_SIGNING_KEYS": "k1=" + "s" * 32,
+    "LOG_SIGNING_KEY": new_private_key(),
+}
 
 
 def test_a_worker_without_its_secrets_exits_3_naming_the_variable(env: dict[str, str]) -> None:
-    result = run(["worker", "logger"], {**env, "RECORD_SIGNING_KEYS": "k1=" + "s" * 32})
+    result = run(["worker", "logger"], {**env, **KEYS, "VOTER_KEY": ""})
 
     assert result.returncode == RET_CONFIG
     assert_one_clear_line(result, "VOTER_KEY")
+
+
+@pytest.mark.parametrize("command", [["worker", "recorder"], ["bridge"], ["checkpointer"]])
+def test_a_service_without_the_log_key_exits_3_naming_it(
+    env: dict[str, str], command: list[str]
+) -> None:
+    result = run(command, {**env, **KEYS, "LOG_SIGNING_KEY": ""})
+
+    assert result.returncode == RET_CONFIG
+    assert_one_clear_line(result, "LOG_SIGNING_KEY", "election keys")
+
+
+def test_a_malformed_log_key_is_refused_naming_what_is_wrong(env: dict[str, str]) -> None:
+    public = run(["log-key"], {**env, **KEYS}).stdout.splitlines()[-1]
+    result = run(["checkpointer"], {**env, **KEYS, "LOG_SIGNING_KEY": public})
+
+    assert result.returncode == RET_CONFIG
+    assert_one_clear_line(result, "LOG_SIGNING_KEY", "this is a public key, not a private key")
 
 
 def test_a_recorder_worker_that_cannot_reach_postgresql_exits_4_in_one_line(
@@ -386,7 +411,7 @@ def test_a_worker_that_cannot_reach_its_broker_exits_4_in_one_line(
 
 
 def test_the_bridge_against_a_dead_emulator_exits_4_in_one_line(env: dict[str, str]) -> None:
-    result = run(["bridge"], env, timeout=60)
+    result = run(["bridge"], {**env, **KEYS}, timeout=60)
 
     assert result.returncode == RET_UNAVAILABLE
     assert_one_clear_line(result, "Pub/Sub")
@@ -409,6 +434,21 @@ def test_keys_print_a_voter_key_only_when_asked(env: dict[str, str]) -> None:
     assert plain.returncode == asked.returncode == 0
     assert "VOTER_KEY" not in plain.stdout and "RECORD_SIGNING_KEYS=" in plain.stdout
     assert "VOTER_KEY=" in asked.stdout and "never change it" in asked.stdout
+
+
+def test_log_key_prints_the_public_half_of_the_keys_log_key_on_its_last_line(
+    env: dict[str, str],
+) -> None:
+    made = run(["keys"], env).stdout
+    line = next(line for line in made.splitlines() if line.startswith("LOG_SIGNING_KEY="))
+    private = line.split("=", 1)[1]
+    printed = run(["log-key"], {**env, "LOG_SIGNING_KEY": private})
+
+    assert printed.returncode == 0
+    assert printed.stdout.splitlines()[-1] == public_key_text(load_private_key(private))
+    missing = run(["log-key"], env)
+    assert missing.returncode == RET_CONFIG
+    assert_one_clear_line(missing, "LOG_PUBLIC_KEY")
 
 
 @pytest.mark.parametrize("election_id", ["7.0", "-1", "1e3"])

@@ -35,9 +35,10 @@ def declare(system: ElectionSystem, manifest: bytes, folder: Path) -> ElectionRe
 
 
 def vote_lines(stdout: str) -> list[list[str]]:
-    """The per-vote lines, split in their three columns (UUID, choice, outcome)."""
+    """The per-vote lines, split in their three columns (UUID, choice, outcome); a
+    recorded vote's receipt (a fourth column) is left out."""
     split = [line.split("  ") for line in stdout.splitlines()]
-    return [parts for parts in split if len(parts) == 3 and parts[1].startswith("choice ")]
+    return [parts[:3] for parts in split if len(parts) in (3, 4) and parts[1].startswith("choice ")]
 
 
 def machine_args(election: str, machine: str, *extra: str) -> list[str]:

@@ -97,8 +97,10 @@ def test_nothing_the_system_stores_links_a_voter_to_a_choice(system: ElectionSys
     logs = [line for service in system.services.values() for line in service.log().splitlines()]
 
     # -- the attacks -----------------------------------------------------------------------
-    # 1. A row says nothing of where or when: no machine, no time, no order, no UUID.
-    assert columns == {"ref", "election_id", "choice", "state"}
+    # 1. A row says nothing of where or when: no machine, no time, no UUID. The receipt
+    #    and nonce are random; the log position says in which checkpointer pass a ballot
+    #    was taken in, never its order within one (docs/SECURITY.md, "The ballot log").
+    assert columns == {"ref", "election_id", "choice", "state", "receipt", "nonce", "position"}
     for voter, machine, uuid, _ in observed:
         # 2. No voter ID and no ballot UUID anywhere the system stores data.
         assert voter not in database_text and voter.encode() not in redis_bytes

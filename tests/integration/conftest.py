@@ -21,6 +21,7 @@ from actors.recording import VoteRecorder
 from actors.seal import Watermark, establish_seal
 from config import Settings, load_settings
 from election.domain import protocol
+from election.domain.ed25519 import new_private_key
 from election.domain.secrecy import VoterSecrets
 from election.domain.signing import Signer, Verifier
 from election.pubsub.calls import PubSubCalls
@@ -158,6 +159,7 @@ def settings(emulator_host: str) -> Settings:
             "PUBSUB_EMULATOR_HOST": emulator_host,
             "GOOGLE_CLOUD_PROJECT": "election-test",
             "ELECTION_TOPIC": name,
+            "LOG_SIGNING_KEY": new_private_key(),
         }
     )
 

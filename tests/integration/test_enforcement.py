@@ -10,11 +10,13 @@ import pytest
 from playhouse.pool import PooledPostgresqlDatabase
 
 from actors.ballot_book import BallotBook, registry_reader
+from actors.ballots import NewBallot
 from actors.election_book import ElectionBook, RegistrySource
 from actors.recording import REFUSED, sealed_reason
 from election.domain import protocol
 from election.domain.ballot_rules import Undeclared
 from election.domain.manifest import load_definition
+from election.domain.receipts import new_nonce, new_receipt
 from election.domain.secrecy import VoterSecrets
 from election.domain.signing import BALLOT_REF
 from election.storage.close_barrier import close_now
@@ -163,7 +165,8 @@ def test_a_dead_letter_replay_after_the_seal_changes_nothing(
     assert outcome == f"{REFUSED}: {sealed_reason('42')}"
     assert recorded(database) == 0
     ref = bytes.fromhex(record.attributes[BALLOT_REF])
-    assert services.ballots.restore(ref, 1) is False  # the table refuses it too
+    again = NewBallot(ref, "42", 1, new_receipt(), new_nonce())
+    assert services.ballots.restore(again) is False  # the table refuses it too
     with database.connection_context():
         assert registry.sealed("42") == registry.seal("42")
 

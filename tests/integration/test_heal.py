@@ -20,6 +20,7 @@ from election.domain.filters import parse_filter
 from election.domain.outcomes import Kind
 from election.machine.board import Cast
 from election.machine.voting import VotingMachine
+from election.ops.log_signing import answer_signer
 from election.pubsub.calls import PubSubCalls
 from election.pubsub.client import subscriber_client
 from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
@@ -202,7 +203,8 @@ def test_a_voting_machine_recreates_its_deleted_answer_subscription_and_gets_ans
         )
         voting.start()
         uuid = find_vote(calls, path, "heal-7")
-        answer = protocol.result_message("heal-7", uuid, protocol.RESULT_SUCCESSFUL)
+        unsigned = protocol.result_message("heal-7", uuid, protocol.RESULT_SUCCESSFUL)
+        (answer,) = answer_signer(settings).sign([unsigned])  # as our services sign it
         calls.publish(topic, [(answer.data(), answer.attributes)], 10)
         cast = result.result(timeout=25)
     finally:

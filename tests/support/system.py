@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from config import Settings, load_settings
 from election.domain import protocol
+from election.domain.ed25519 import new_private_key
 from election.domain.secrecy import VoterSecrets
 from election.domain.votes import canonical_id
 from election.local.cleanup import drop_namespace
@@ -33,6 +34,7 @@ READY = {
     "bridge": r"bridge\.started",
     "logger": r"Worker process is ready for action",
     "recorder": r"Worker process is ready for action",
+    "checkpointer": r"checkpointer\.started",
 }
 
 
@@ -64,6 +66,7 @@ class ElectionSystem:
             "PYTHONUNBUFFERED": "1",
             "VOTER_KEY": secrets.token_hex(16),
             "RECORD_SIGNING_KEYS": f"k1={secrets.token_hex(16)}",
+            "LOG_SIGNING_KEY": new_private_key(),
             "ACTOR_MAX_BACKOFF_MS": "1000",
             **(extra_env or {}),
         }
@@ -89,7 +92,7 @@ class ElectionSystem:
     def start(self, *roles: str) -> None:
         """Start the named processes and wait until each is ready."""
         for role in roles:
-            args = ["bridge"] if role == "bridge" else ["worker", role]
+            args = [role] if role in ("bridge", "checkpointer") else ["worker", role]
             self.services[role] = Service(
                 role, election_command(*args), self.env, self.log_dir
             ).start()
@@ -186,10 +189,14 @@ class MachineRun:
         self.stdout = stdout
         self.stderr = stderr
         self.votes: list[tuple[str, int, str]] = []
+        #: The receipt printed with each recorded vote, by UUID.
+        self.receipts: dict[str, str] = {}
         for line in stdout.splitlines():
             parts = line.split("  ")
-            if len(parts) == 3 and parts[1].startswith("choice "):
+            if len(parts) in (3, 4) and parts[1].startswith("choice "):
                 self.votes.append((parts[0], int(parts[1].split()[1]), parts[2]))
+            if len(parts) == 4 and parts[3].startswith("receipt "):
+                self.receipts[parts[0]] = parts[3].removeprefix("receipt ")
 
     def with_outcome(self, outcome: str) -> list[str]:
         """UUIDs of the votes that ended with ``outcome``."""

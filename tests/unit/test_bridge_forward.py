@@ -16,6 +16,7 @@ from actors.payload import to_args
 from bridge.router import FIRST_BATCH, Route
 from bridge.service import Bridge
 from config import Settings, load_settings
+from election.domain.ed25519 import new_private_key
 from election.domain.routes import ROUTES
 from election.domain.routes import Route as TableRoute
 from election.pubsub.subscriber import FilteredSubscriber, PulledMessage
@@ -25,7 +26,13 @@ NAMESPACE = "fwd"
 
 @pytest.fixture
 def settings() -> Settings:
-    return load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:9", "ELECTION_NAMESPACE": NAMESPACE})
+    return load_settings(
+        {
+            "PUBSUB_EMULATOR_HOST": "127.0.0.1:9",
+            "ELECTION_NAMESPACE": NAMESPACE,
+            "LOG_SIGNING_KEY": new_private_key(),
+        }
+    )
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from bridge import service as service_module
 from bridge.service import Bridge, BridgeFailed
 from config import Settings, load_settings
 from election.domain import protocol
+from election.domain.ed25519 import new_private_key
 from election.domain.routes import LOGGER, RECORDER, ROUTES, Route
 from election.ops.provision import ProvisionError, service_subscriptions
 from election.pubsub.client import subscription_path, topic_path
@@ -70,7 +71,13 @@ NOT_PROVISIONED = Route("not-a-service", 'attributes.function = "x"', "none", "n
 
 @pytest.fixture
 def settings() -> Settings:
-    return load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:9", "ELECTION_NAMESPACE": "heal"})
+    return load_settings(
+        {
+            "PUBSUB_EMULATOR_HOST": "127.0.0.1:9",
+            "ELECTION_NAMESPACE": "heal",
+            "LOG_SIGNING_KEY": new_private_key(),
+        }
+    )
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from election.domain.ed25519 import new_private_key
 from election.domain.manifest import parse_manifest, parse_roll
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,14 +49,18 @@ def test_the_demo_creates_opens_votes_closes_and_prints_the_sealed_result(
         assert command[:3] == [sys.executable, "-m", "election"]
         steps.append(command[3:])
 
-    def machine(machine_id: str, env: dict[str, str], election_id: str) -> int:
+    def machine(
+        machine_id: str, env: dict[str, str], election_id: str, receipts: Any = None
+    ) -> int:
         steps.append(["machine", machine_id, election_id])
+        if receipts is not None:
+            receipts.append(f"RECEIPT-{machine_id}")
         return 1 if machine_id == "0" else 0
 
     monkeypatch.setattr(demo.subprocess, "run", run)
     monkeypatch.setattr(demo, "run_machine", machine)
 
-    demo.run_election({}, tmp_path)
+    demo.run_election({"LOG_SIGNING_KEY": new_private_key()}, tmp_path)
 
     e = demo.ELECTION_ID
     voting = sorted(steps[3:6])
@@ -65,4 +70,13 @@ def test_the_demo_creates_opens_votes_closes_and_prints_the_sealed_result(
         ["open", e],
     ]
     assert voting == [["machine", str(n), e] for n in (1, 2, 3)]
-    assert steps[6:] == [["close", e], ["machine", "0", e], ["results", e]]
+    assert steps[6:9] == [["close", e], ["machine", "0", e], ["results", e]]
+    bulletin, proof = str(tmp_path / "bulletin"), str(tmp_path / "proof.json")
+    receipt = steps[10][4]
+    assert receipt.startswith("RECEIPT-") and steps[9:12] == [
+        ["bulletin", e, "--out", bulletin],
+        ["proof", "--election-id", e, "--receipt", receipt, "--bulletin", bulletin],
+        ["verify", proof, "--public-key", steps[11][3]],
+    ]
+    assert steps[11][3].startswith("ed25519:")
+    assert steps[12:] == [["audit", "--election-id", e]]

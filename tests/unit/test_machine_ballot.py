@@ -17,6 +17,7 @@ from election.cli import machine as machine_cli
 from election.cli.exits import RET_ERROR, RET_OK
 from election.domain import protocol
 from election.domain.ballot import UNDECLARED, ShownBallot
+from election.domain.ed25519 import new_private_key
 from election.domain.outcomes import Kind, Outcome
 from election.machine import ballot as ballot_module
 from election.machine import voting
@@ -25,7 +26,13 @@ from election.machine.board import Cast
 from election.pubsub.pulled import PulledMessage
 
 CHOICES = ("North", "South", "East")
-SETTINGS = load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:9", "ELECTION_TOPIC": "votes"})
+SETTINGS = load_settings(
+    {
+        "PUBSUB_EMULATOR_HOST": "127.0.0.1:9",
+        "ELECTION_TOPIC": "votes",
+        "LOG_SIGNING_KEY": new_private_key(),
+    }
+)
 
 
 class FakeMachine:
@@ -34,7 +41,7 @@ class FakeMachine:
     ballot: ClassVar[ShownBallot | None] = None
     made: ClassVar[list[FakeMachine]] = []
 
-    def __init__(self, settings: Any, machine_id: str, election_id: str) -> None:
+    def __init__(self, settings: Any, machine_id: str, election_id: str, **_: Any) -> None:
         self.machine_id, self.election_id = machine_id, election_id
         self.opened = self.closed = False
         self.choices: list[int] = []
@@ -175,7 +182,10 @@ class Admin:
 
 
 def fetch(
-    monkeypatch: pytest.MonkeyPatch, *answers: dict[str, Any], timeout: float = 5.0
+    monkeypatch: pytest.MonkeyPatch,
+    *answers: dict[str, Any],
+    timeout: float = 5.0,
+    signed: bool = True,
 ) -> tuple[ShownBallot | None, list[str], Admin, Answering]:
     monkeypatch.setattr(FakeSubscriber, "made", [])
     monkeypatch.setattr(ballot_module, "FilteredSubscriber", FakeSubscriber)
@@ -185,7 +195,15 @@ def fetch(
     def create(name: str, filter_text: str, timeout: float) -> None:
         events.append(f"create {name} {filter_text}")
 
-    made = BallotFetch(admin, create, publisher, "subs/b-3", "3", "4201")  # type: ignore[arg-type]
+    made = BallotFetch(
+        admin,  # type: ignore[arg-type]
+        create,
+        publisher,  # type: ignore[arg-type]
+        "subs/b-3",
+        "3",
+        "4201",
+        trusted=lambda data, attributes: signed,  # the signatures: test_answers.py
+    )
     got = made.fetch(timeout, 1.0)
     made.close()
     return got, events, admin, publisher
@@ -216,6 +234,13 @@ def test_another_elections_or_a_broken_answer_is_passed_over(
     assert got is not None and got.election_id == "4201"
 
 
+def test_a_ballot_that_is_not_signed_by_the_services_is_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    got, _, admin, _ = fetch(monkeypatch, OPEN, timeout=0.3, signed=False)
+    assert got is None and admin.deleted == ["subs/b-3"]
+
+
 def test_no_answer_in_time_is_none_and_the_subscription_is_removed_all_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -236,6 +261,7 @@ def test_the_wait_ends_when_the_machine_is_asked_to_stop(monkeypatch: pytest.Mon
         "subs/b-3",
         "3",
         "4201",
+        trusted=lambda data, attributes: True,
     )
     assert made.fetch(600.0, 1.0, stop) is None
     made.close()

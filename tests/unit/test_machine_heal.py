@@ -11,6 +11,7 @@ from google.api_core import exceptions as api_exceptions
 
 from config import load_settings
 from election.domain import protocol
+from election.domain.ed25519 import new_private_key
 from election.machine.voting import TopicMissing, VotingMachine
 from election.pubsub.client import OWN_ACK_DEADLINE_S
 from election.pubsub.subscriber import RecreateLater
@@ -48,7 +49,13 @@ class RecordingAdmin:
 
 @pytest.fixture
 def machine() -> Iterator[VotingMachine]:
-    settings = load_settings({"PUBSUB_EMULATOR_HOST": "127.0.0.1:9", "ELECTION_TOPIC": "votes"})
+    settings = load_settings(
+        {
+            "PUBSUB_EMULATOR_HOST": "127.0.0.1:9",
+            "ELECTION_TOPIC": "votes",
+            "LOG_SIGNING_KEY": new_private_key(),
+        }
+    )
     made = VotingMachine(
         settings,
         "m-1",

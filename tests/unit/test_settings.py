@@ -74,6 +74,8 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         voter_key=None,
         signing_keys={},
         signing_key_id=None,
+        log_key=None,
+        log_public_key=None,
         claim_stale_s=60,
         signature_ttl_s=86400,
         dedup_wait_replicas=0,

@@ -1,0 +1,156 @@
+"""An election's public record as the reading commands take it: from PostgreSQL in one
+snapshot, or from a bulletin's files (``election bulletin`` writes them); and the files
+themselves, read with care (anyone may hand us one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import peewee
+
+from config import Settings
+from election.cli.args import postgres
+from election.cli.elections import stored
+from election.domain.errors import InvalidInput
+
+#: The files of a bulletin.
+PUBLIC_KEY = "public-key.txt"
+CHECKPOINTS = "checkpoints.json"
+LEAVES = "leaves.json"
+RESULT = "result.json"
+README = "README.txt"
+
+
+@dataclass(frozen=True)
+class Record:
+    """An election's log as read at one moment: its leaves, its checkpoints (smallest
+    first) and the size of the final one once the result is sealed."""
+
+    leaves: list[Any]
+    checkpoints: list[Any]
+    sealed_size: int | None
+
+    def target(self) -> Any:
+        """The checkpoint a proof is made against: the final one once sealed (a leaf or
+        checkpoint after the seal proves nothing), else the latest."""
+        if self.sealed_size is not None:
+            final = [c for c in self.checkpoints if c.checkpoint.size == self.sealed_size]
+            if not final:
+                raise InvalidInput(
+                    f"the record has no checkpoint of the sealed size {self.sealed_size}: "
+                    "it is damaged (run `election audit`)"
+                )
+            return final[-1]
+        return self.checkpoints[-1]
+
+
+def read_bulletin(directory: Path) -> Record:
+    """An election's record from a bulletin's files (no database)."""
+    from election.domain.bulletin import PublicLeaf
+    from election.domain.checkpoints import SignedCheckpoint
+
+    leaves_doc = parse_json(read_text(directory / LEAVES), str(directory / LEAVES))
+    checkpoints_doc = parse_json(read_text(directory / CHECKPOINTS), str(directory / CHECKPOINTS))
+    result = parse_json(read_text(directory / RESULT), str(directory / RESULT))
+    try:
+        leaves = [PublicLeaf.from_json(leaf) for leaf in leaves_doc["leaves"]]
+        checkpoints = [SignedCheckpoint.from_json(c) for c in checkpoints_doc["checkpoints"]]
+        elections = {leaves_doc["election"], checkpoints_doc["election"], result["election"]}
+        log = result.get("log")
+        sealed_size = None if log is None else int(log["size"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise InvalidInput(f"{directory} is not a bulletin (see README.txt there)") from None
+    if len(elections) != 1:
+        raise InvalidInput(f"{directory}: its files are of more than one election")
+    ordered = sorted(checkpoints, key=lambda c: c.checkpoint.size)
+    return Record(leaves, ordered, sealed_size)
+
+
+def read_database(settings: Settings, election_id: str) -> Record:
+    """An election's record from PostgreSQL, in one snapshot."""
+    from election.storage.ballot_log import BallotLog
+    from election.storage.elections import ElectionRegistry
+
+    with postgres(settings, "proof") as database:
+
+        def read() -> Record:
+            with snapshot(database):
+                log = BallotLog(database)
+                sealed = ElectionRegistry(database).sealed(election_id)
+                size = None if sealed is None else sealed.log_size
+                return Record(log.leaves(election_id), log.checkpoints(election_id), size)
+
+        return stored(read, settings)
+
+
+@contextlib.contextmanager
+def snapshot(database: peewee.Database) -> Iterator[None]:
+    """One transaction that sees the database as it was when it began (REPEATABLE READ):
+    a checkpointer's pass that commits meanwhile is not half seen."""
+    with database.atomic():
+        database.execute_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+#: The largest file a reading command takes (a bulletin of millions of leaves fits).
+MAX_FILE_BYTES = 1 << 30
+
+
+def read_text(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    return decoded(data, str(path))
+
+
+def decoded(data: bytes, name: str) -> str:
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{name} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{name} is not UTF-8 text") from None
+
+
+def parse_json(text: str, name: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise InvalidInput(f"{name} is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"{name} nests too deeply to be a proof or a record") from None
+
+
+def write_bulletin(
+    out: Path,
+    election_id: str,
+    public_key: str,
+    checkpoints: list[Any],
+    leaves: list[Any],
+    result: Any,
+) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PUBLIC_KEY).write_text(public_key + "\n")
+    (out / CHECKPOINTS).write_text(
+        json.dumps({"election": election_id, "checkpoints": [c.to_json() for c in checkpoints]})
+    )
+    (out / LEAVES).write_text(
+        json.dumps({"election": election_id, "leaves": [leaf.to_json() for leaf in leaves]})
+    )
+    (out / RESULT).write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    (out / README).write_text(
+        f"The public record of election {election_id}.\n\n"
+        "Prove a receipt from these files alone, then check the proof offline:\n"
+        f"  election proof --election-id {election_id} --receipt RECEIPT --bulletin . > p.json\n"
+        '  election verify p.json --public-key "$(cat public-key.txt)"\n'
+        "Check the public key against one you got elsewhere (`election log-key` of the\n"
+        "deployment): a key read from these files proves only that they agree.\n"
+    )
