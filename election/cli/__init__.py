@@ -25,6 +25,7 @@ from election.cli import (
     record_log,
     records,
     services,
+    status,
     tally,
 )
 from election.cli.args import Command, OfflineCommand, Subparsers
@@ -36,6 +37,7 @@ __all__ = ["main"]
 #: The command modules' ``add_parser``, in the order ``election --help`` lists them.
 COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
     services.add_parser,  # provision, bridge, worker
+    status.add_parser,
     machine.add_parser,
     keys.add_parser,
     dead_letters.add_parser,

@@ -24,6 +24,10 @@ RET_CONFIG = 3  # a configuration variable is missing or malformed
 RET_UNAVAILABLE = 4  # a service it needs (Pub/Sub, Redis, PostgreSQL) cannot be reached
 RET_INTERRUPTED = 130
 
+#: ``election status``: every dependency healthy, or not (then a service cannot be used).
+RET_HEALTHY = RET_OK
+RET_UNHEALTHY = RET_UNAVAILABLE
+
 #: Each family, most specific first: its exit code and its one line on standard error
 #: (``{command}`` is the subcommand, ``{message}`` the error's text).
 FAMILIES: tuple[tuple[type[ElectionError], int, str], ...] = (
@@ -42,3 +46,8 @@ def exit_for(error: ElectionError, command: str) -> tuple[int, str]:
         if isinstance(error, family):
             return code, line.format(command=command, message=error)
     raise AssertionError("unreachable: ElectionError is the last family")  # pragma: no cover
+
+
+def exit_for_health(healthy: bool) -> int:
+    """The exit code of ``election status``: 0 only when every check is healthy."""
+    return RET_HEALTHY if healthy else RET_UNHEALTHY

@@ -2,22 +2,33 @@
 
 A process that cannot reach Redis, PostgreSQL, the Dramatiq broker or Pub/Sub when it
 starts says so in one line and exits non-zero, instead of crashing later with a traceback.
+``election status`` (``election.ops.health``) runs the same checks, one implementation per
+dependency: each raises an ``ElectionError`` whose text says what is wrong and what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import peewee
 import redis
 from google.api_core import exceptions as api_exceptions
+from google.cloud import pubsub_v1
 
 from config import ConfigError, Settings
 from election.domain.errors import OperatorDecision, Unavailable
-from election.domain.routes import ROUTES
-from election.pubsub.client import admin_retry, subscriber_client, subscription_path
-from election.storage.models import open_database
+from election.domain.routes import ROUTES, Route
+from election.pubsub.client import (
+    admin_retry,
+    publisher_client,
+    subscriber_client,
+    subscription_path,
+    topic_path,
+)
+from election.storage.models import MODELS, open_database
 from election.storage.redis_client import connect_redis
 
 #: Seconds each check may take.
@@ -29,13 +40,22 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
-def check_redis(url: str, what: str = "Redis") -> None:
-    """Ping Redis at ``url``."""
-    client = connect_redis(url, timeout_s=CHECK_TIMEOUT_S)
+def check_redis(
+    url: str,
+    what: str = "Redis",
+    *,
+    variable: str = "REDIS_URL",
+    timeout_s: float = CHECK_TIMEOUT_S,
+) -> None:
+    """Ping Redis at ``url`` (``variable`` names the setting it came from)."""
+    client = connect_redis(url, timeout_s=timeout_s)
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise Unavailable(f"cannot reach {what} at {_where(url)}: {one_line(exc)}") from None
+        raise Unavailable(
+            f"cannot reach {what} at {_where(url)}: {one_line(exc)}; "
+            f"is it running? check {variable}"
+        ) from None
     finally:
         client.close()
 
@@ -68,79 +88,157 @@ def durability_problems(client: redis.Redis) -> list[str]:
     return problems
 
 
-def check_dedup_store(url: str) -> None:
+def check_dedup_store(url: str, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
     """Refuse a Redis at ``url`` that could lose claims (raises :class:`UnsafeDedupStore`)."""
-    client = connect_redis(url, timeout_s=CHECK_TIMEOUT_S)
+    client = connect_redis(url, timeout_s=timeout_s)
     try:
         problems = durability_problems(client)
     except redis.RedisError as exc:
-        raise Unavailable(f"cannot reach Redis at {_where(url)}: {one_line(exc)}") from None
+        raise Unavailable(
+            f"cannot reach Redis at {_where(url)}: {one_line(exc)}; is it running? check REDIS_URL"
+        ) from None
     finally:
         client.close()
     if problems:
         raise UnsafeDedupStore(
-            f"REDIS_URL ({_where(url)}) cannot keep the record of who voted: {problems[0]}"
+            f"REDIS_URL ({_where(url)}) cannot keep the record of who voted: {problems[0]}; "
+            "point it at a durable Redis (scripts/services.sh starts one)"
         )
 
 
-def check_postgres(settings: Settings) -> None:
-    """Open one connection to PostgreSQL and run ``SELECT 1``."""
+def check_postgres(
+    settings: Settings, *, provisioned: bool = False, timeout_s: float = CHECK_TIMEOUT_S
+) -> int:
+    """Open one connection to PostgreSQL and run ``SELECT 1``; with ``provisioned``, also
+    make sure every table is in ``DATABASE_SCHEMA``. Returns how many tables it found
+    (none looked for without ``provisioned``)."""
     database = open_database(settings, max_connections=1)
     try:
         with database.connection_context():
+            database.execute_sql(f"SET statement_timeout = {max(1, int(timeout_s * 1000))}")
             database.execute_sql("SELECT 1")
+            found = _tables(database, settings.database_schema) if provisioned else set()
     except peewee.DatabaseError as exc:
         raise Unavailable(
-            f"cannot reach PostgreSQL at {_where(settings.database_url)}: {one_line(exc)}"
+            f"cannot reach PostgreSQL at {_where(settings.database_url)}: {one_line(exc)}; "
+            "is it running? check DATABASE_URL"
         ) from None
     finally:
         database.close_all()
+    missing = [table for table in _table_names() if table not in found]
+    if provisioned and missing:
+        lacks = f"lacks the tables {', '.join(missing)}" if found else "has none of the tables"
+        raise Unavailable(
+            f'PostgreSQL schema "{settings.database_schema}" {lacks}; run `election provision` '
+            "(or check DATABASE_SCHEMA)"
+        )
+    return len(found)
 
 
-def check_broker(settings: Settings) -> None:
+def _table_names() -> list[str]:
+    return [model._meta.table_name for model in MODELS]
+
+
+def _tables(database: peewee.Database, schema: str) -> set[str]:
+    """Which of the models' tables exist in ``schema``."""
+    cursor = database.execute_sql(
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = %s AND table_name = ANY(%s)",
+        (schema, _table_names()),
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def check_broker(settings: Settings, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
     """Reach the Dramatiq broker (Redis: PING; RabbitMQ: a TCP connection)."""
     if settings.broker_kind == "redis":
-        check_redis(settings.broker_url, "the Dramatiq broker (Redis)")
+        check_redis(
+            settings.broker_url,
+            "the Dramatiq broker (Redis)",
+            variable="DRAMATIQ_BROKER_URL",
+            timeout_s=timeout_s,
+        )
         return
     parts = urlsplit(settings.broker_url)
     port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
     try:
-        with socket.create_connection((parts.hostname or "localhost", port), CHECK_TIMEOUT_S):
+        with socket.create_connection((parts.hostname or "localhost", port), timeout_s):
             pass
     except OSError as exc:
         raise Unavailable(
             f"cannot reach the Dramatiq broker (RabbitMQ) at {_where(settings.broker_url)}: "
-            f"{one_line(exc)}"
+            f"{one_line(exc)}; is it running? check DRAMATIQ_BROKER_URL"
         ) from None
 
 
-def check_subscriptions(settings: Settings) -> None:
+def check_topic(settings: Settings, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
+    """Make sure Pub/Sub answers and the election topic exists."""
+    client = publisher_client(settings)
+    try:
+        with _pubsub_errors(settings, f"topic {settings.topic}"):
+            client.get_topic(
+                topic=topic_path(settings), timeout=timeout_s, retry=admin_retry(timeout_s)
+            )
+    finally:
+        client.transport.close()
+
+
+def check_subscription(
+    client: pubsub_v1.SubscriberClient,
+    settings: Settings,
+    route: Route,
+    *,
+    timeout_s: float = CHECK_TIMEOUT_S,
+) -> None:
+    """Make sure the subscription of ``route`` exists with the route's filter (the
+    emulator stores filters without applying them, so the text is compared)."""
+    name = route.subscription(settings.namespace)
+    with _pubsub_errors(settings, f"subscription {name}"):
+        found = client.get_subscription(
+            subscription=subscription_path(settings, name),
+            timeout=timeout_s,
+            retry=admin_retry(timeout_s),
+        )
+    if found.filter != route.filter:
+        raise OperatorDecision(
+            f"Pub/Sub subscription {name} has the filter {found.filter!r}, expected "
+            f"{route.filter!r}; filters cannot be changed: delete it, then run "
+            "`election provision`"
+        )
+
+
+def check_subscriptions(settings: Settings, *, timeout_s: float = CHECK_TIMEOUT_S) -> None:
     """Make sure Pub/Sub answers and every subscription of the route table exists with
     its filter (``election.domain.routes``)."""
     client = subscriber_client(settings)
-    where = settings.emulator_host or "Cloud Pub/Sub"
     try:
         for route in ROUTES:
-            name = route.subscription(settings.namespace)
-            found = client.get_subscription(
-                subscription=subscription_path(settings, name),
-                timeout=CHECK_TIMEOUT_S,
-                retry=admin_retry(CHECK_TIMEOUT_S),
-            )
-            if found.filter != route.filter:
-                raise OperatorDecision(
-                    f"Pub/Sub subscription {name} has the filter {found.filter!r}, expected "
-                    f"{route.filter!r}; filters cannot be changed: delete it, then run "
-                    "`election provision`"
-                )
-    except api_exceptions.NotFound:
-        raise Unavailable(
-            f"Pub/Sub subscription {name} does not exist; run `election provision` first"
-        ) from None
-    except (api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as exc:
-        raise Unavailable(f"cannot reach Pub/Sub at {where}: {type(exc).__name__}") from None
+            check_subscription(client, settings, route, timeout_s=timeout_s)
     finally:
         client.close()
+
+
+@contextlib.contextmanager
+def _pubsub_errors(settings: Settings, what: str) -> Iterator[None]:
+    """Pub/Sub's errors as one line each: ``what`` (a topic or subscription) is missing,
+    or Pub/Sub cannot be reached."""
+    try:
+        yield
+    except api_exceptions.NotFound:
+        raise Unavailable(
+            f"Pub/Sub {what} does not exist; run `election provision` first"
+        ) from None
+    except (api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as exc:
+        if settings.emulator_host:
+            where, hint = (
+                settings.emulator_host,
+                "is the emulator running? check PUBSUB_EMULATOR_HOST",
+            )
+        else:
+            where, hint = "Cloud Pub/Sub", "check GOOGLE_CLOUD_PROJECT and the credentials"
+        raise Unavailable(
+            f"cannot reach Pub/Sub at {where}: {type(exc).__name__}; {hint}"
+        ) from None
 
 
 def _where(url: str) -> str:
