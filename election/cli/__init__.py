@@ -27,6 +27,7 @@ from election.cli import (
     services,
     status,
     tally,
+    web,
 )
 from election.cli.args import Command, OfflineCommand, Subparsers
 from election.cli.exits import RET_INTERRUPTED, RET_USAGE, exit_for
@@ -36,7 +37,8 @@ __all__ = ["main"]
 
 #: The command modules' ``add_parser``, in the order ``election --help`` lists them.
 COMMANDS: tuple[Callable[[Subparsers], None], ...] = (
-    services.add_parser,  # provision, bridge, worker
+    services.add_parser,  # provision, bridge, worker, checkpointer
+    web.add_parser,
     status.add_parser,
     machine.add_parser,
     keys.add_parser,

@@ -1,6 +1,6 @@
 """The health of every dependency of a running election, checked at once.
 
-``election status`` prints it; the web process's ``/readyz`` will answer with it. Each
+``election status`` prints it; the web process's ``/readyz`` answers with it. Each
 dependency is checked by the start-up checks the services run themselves
 (``election.ops.preflight``), so both say the same thing the same way:
 

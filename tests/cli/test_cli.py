@@ -23,7 +23,7 @@ import pytest
 from election.domain.ed25519 import load_private_key, new_private_key, public_key_text
 
 REPO = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ("provision", "bridge", "worker", "machine", "tally")
+SUBCOMMANDS = ("provision", "bridge", "worker", "machine", "tally", "web")
 FAST_TIMEOUT_S = 30
 UNAVAILABLE_TIMEOUT_S = 60
 UNAVAILABLE_WITHIN_S = 35  # "about 30 s"; the CLI's own start-up timeout is 10 s
@@ -145,6 +145,7 @@ def test_help_of_each_command_exits_0_with_its_usage(env: dict[str, str], comman
         pytest.param("worker", "Run Dramatiq worker processes for one actor's queue"),
         pytest.param("machine", "Send random votes and print each vote's UUID and outcome"),
         pytest.param("tally", "number of recorded votes per choice"),
+        pytest.param("web", "the object of `election results E --json`"),
     ],
 )
 def test_help_of_each_command_explains_what_it_does(
@@ -154,6 +155,18 @@ def test_help_of_each_command_explains_what_it_does(
 
     assert result.returncode == 0
     assert explains in " ".join(result.stdout.split())
+
+
+def test_web_help_names_its_port_and_host_and_a_malformed_port_is_exit_3(
+    env: dict[str, str],
+) -> None:
+    result = run(["web", "--help"], env)
+    assert result.returncode == 0
+    assert "--port" in result.stdout and "$PORT" in result.stdout and "--host" in result.stdout
+
+    refused = run(["web"], {**env, "PORT": "eighty"})
+    assert refused.returncode == RET_CONFIG
+    assert_one_clear_line(refused, "PORT")
 
 
 def test_top_level_help_says_what_provision_does(env: dict[str, str]) -> None:

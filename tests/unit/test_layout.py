@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCT = ("election", "actors", "bridge", "config", "bench", "scripts")
-OWN = ("election", "actors", "bridge", "config", "bench", "tests")
+PRODUCT = ("election", "actors", "bridge", "config", "bench", "scripts", "web")
+OWN = ("election", "actors", "bridge", "config", "bench", "tests", "web")
 #: Libraries that talk to servers, files or other processes.
 IO_LIBRARIES = frozenset(
     {
