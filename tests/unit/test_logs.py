@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import warnings
-from collections.abc import Iterator
 
 import pytest
 import structlog
@@ -16,28 +15,13 @@ from dramatiq import Message
 from dramatiq.cli import LOGFORMAT
 from google.api_core import client_logging
 
-from election.logs import CHATTY_LOGGERS, configure_logging
+from election.logs import configure_logging
 
 VOTER_ARG = "eyJ2b3Rlcl9JRCI6IDQ3MTF9"
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Leave the root logger, the chatty loggers and structlog as the test found them."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    names = (*CHATTY_LOGGERS, "google")
-    saved = {
-        name: (logging.getLogger(name).level, logging.getLogger(name).propagate) for name in names
-    }
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, (each, propagate) in saved.items():
-        logging.getLogger(name).setLevel(each)
-        logging.getLogger(name).propagate = propagate
-    logging.captureWarnings(False)
-    structlog.reset_defaults()
+#: Every test here sets up logging: each leaves it as it found it (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def a_message() -> Message[object]:

@@ -97,6 +97,7 @@ def fake_health(monkeypatch: pytest.MonkeyPatch) -> list[Check]:
     return checks
 
 
+@pytest.mark.usefixtures("restore_logging")  # main() sets up logging on pytest's stdout
 def test_the_status_command_exits_0_when_every_check_is_ok(
     fake_health: list[Check], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -106,6 +107,7 @@ def test_the_status_command_exits_0_when_every_check_is_ok(
     assert capsys.readouterr().out.splitlines()[0].startswith("ok   redis")
 
 
+@pytest.mark.usefixtures("restore_logging")
 def test_the_status_command_exits_4_with_json_when_a_check_fails(
     fake_health: list[Check], capsys: pytest.CaptureFixture[str]
 ) -> None:
