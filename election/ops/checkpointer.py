@@ -15,7 +15,8 @@ import peewee
 import structlog
 
 from election.domain.checkpoints import SignedCheckpoint
-from election.storage.ballot_log import APPEND_LIMIT, BallotLog, now_ms
+from election.domain.signing import now_ms
+from election.storage.ballot_log import APPEND_LIMIT, BallotLog
 
 log = structlog.get_logger(__name__)
 

@@ -17,7 +17,6 @@ nonce here, so that every counted ballot is a leaf.
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -31,6 +30,7 @@ from election.domain.errors import InvalidInput
 from election.domain.log_audit import AuditRow
 from election.domain.merkle import CompactRange, leaf_hash
 from election.domain.receipts import commitment, leaf_data, new_nonce, new_receipt
+from election.domain.signing import now_ms
 from election.storage.models import Ballot, BallotState, LogCheckpoint, LogLeaf
 
 log = structlog.get_logger(__name__)
@@ -49,11 +49,6 @@ _BEHIND = (
     "AND election_id NOT IN (SELECT election_id FROM sealed_results)"
 )
 _SEALED = "SELECT 1 FROM sealed_results WHERE election_id = %s"
-
-
-def now_ms() -> int:
-    """Milliseconds since the epoch (the checkpoints' clock)."""
-    return time.time_ns() // 1_000_000
 
 
 def lock_key(election_id: str) -> int:
