@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format services install clean
+.PHONY: demo test lint format services browser install clean
 
 install: $(STAMP)
 
@@ -18,10 +18,14 @@ $(STAMP): pyproject.toml
 services:
 	scripts/services.sh
 
+# Debian's Chromium and ChromeDriver, for the browser tests (tests/browser).
+browser:
+	scripts/browser.sh
+
 demo: install services
 	$(BIN)/python scripts/demo.py
 
-test: install services
+test: install services browser
 	$(BIN)/python -m pytest
 
 lint: install

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any
 
 import structlog
 from starlette.applications import Starlette
@@ -24,11 +24,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import Settings
 from election.ops.health import health
-from election.ops.preflight import one_line
 from election.storage.models import open_database
-from web import pages, reads
-
-T = TypeVar("T")
+from web import live, pages, reads, views
+from web.access import (
+    DatabaseDown,
+    no_such,
+    not_found_page,
+    read,
+    unavailable_json,
+    unavailable_page,
+)
+from web.record import public_key_of
 
 log = structlog.get_logger("web")
 
@@ -36,23 +42,6 @@ log = structlog.get_logger("web")
 POOL_CONNECTIONS = 8
 #: Seconds ``/readyz`` gives each dependency to answer.
 READY_TIMEOUT_S = 3.0
-
-
-class DatabaseDown(Exception):
-    """PostgreSQL did not answer a read; its one-line reason."""
-
-
-async def read(request: Request, work: Callable[..., T], *args: Any) -> T:
-    """``work(database, *args)`` on a thread; :class:`DatabaseDown` when PostgreSQL fails."""
-    try:
-        return await run_in_threadpool(work, request.state.database, *args)
-    except reads.DATABASE_ERRORS as exc:
-        log.warning("database unavailable", path=request.url.path, error=one_line(exc))
-        raise DatabaseDown(f"cannot read from PostgreSQL: {one_line(exc)}") from None
-
-
-def no_such(election_id: str) -> str:
-    return f"no such election {election_id}"
 
 
 async def healthz(request: Request) -> Response:
@@ -74,7 +63,7 @@ async def api_elections(request: Request) -> Response:
     try:
         return JSONResponse(await read(request, reads.elections))
     except DatabaseDown as exc:
-        return JSONResponse({"error": str(exc)}, status_code=503)
+        return unavailable_json(exc)
 
 
 async def api_results(request: Request) -> Response:
@@ -83,7 +72,7 @@ async def api_results(request: Request) -> Response:
     try:
         result = await read(request, reads.results, election_id)
     except DatabaseDown as exc:
-        return JSONResponse({"error": str(exc)}, status_code=503)
+        return unavailable_json(exc)
     if result is None:
         return JSONResponse({"error": no_such(election_id)}, status_code=404)
     return JSONResponse(result)
@@ -98,21 +87,15 @@ async def index(request: Request) -> Response:
 
 
 async def election(request: Request) -> Response:
-    """``/elections/{id}``: one election's result as it stands."""
+    """``/elections/{id}``: one election's result as it stands, kept current live."""
     election_id = request.path_params["election_id"]
     try:
-        result = await read(request, reads.results, election_id)
+        snapshot = await read(request, reads.live, election_id)
     except DatabaseDown:
         return unavailable_page()
-    if result is None:
-        page = pages.error_page("Not found", no_such(election_id))
-        return HTMLResponse(page, status_code=404)
-    return HTMLResponse(pages.election_page(result))
-
-
-def unavailable_page() -> Response:
-    page = pages.error_page("Unavailable", "The results cannot be read just now; try again.")
-    return HTMLResponse(page, status_code=503)
+    if snapshot is None:
+        return not_found_page(election_id)
+    return HTMLResponse(pages.election_page(snapshot["result"], snapshot["per_minute"]))
 
 
 class RequestLog:
@@ -142,14 +125,19 @@ class RequestLog:
 
 
 def build_app(settings: Settings) -> Starlette:
-    """The web app of ``settings``' deployment (its database pool opened at start-up)."""
+    """The web app of ``settings``' deployment (its database pool opened at start-up);
+    :class:`ConfigError` for a malformed log public key (no page may show a wrong one)."""
+    public_key = public_key_of(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         database = open_database(settings, max_connections=POOL_CONNECTIONS)
+        hub = live.ResultsHub(views.live_fetch(database))
+        state = {"database": database, "settings": settings, "hub": hub, "public_key": public_key}
         try:
-            yield {"database": database, "settings": settings}
+            yield state
         finally:
+            await hub.close()
             database.close_all()
 
     app = Starlette(
@@ -160,8 +148,10 @@ def build_app(settings: Settings) -> Starlette:
             Route("/api/elections/{election_id}/results", api_results),
             Route("/", index),
             Route("/elections/{election_id}", election),
+            *views.routes(),
         ],
         lifespan=lifespan,
     )
     app.add_middleware(RequestLog)
+    app.add_middleware(views.SecurityHeaders)
     return app

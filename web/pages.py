@@ -1,7 +1,9 @@
-"""The public pages as plain server-rendered HTML (no script yet).
+"""The public pages as server-rendered HTML; scripts only add to them (live updates, the
+in-browser proof check), so each page reads the same without them.
 
 Every value shown is escaped with :func:`html.escape`: titles and choice names come
-from manifests, which anyone declaring an election writes.
+from manifests, which anyone declaring an election writes. Scripts are files under
+``/static`` (the pages' Content-Security-Policy allows no inline script).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from typing import Any
 from urllib.parse import quote
 
 from election.domain.results import turnout_text
+from web.series import bar_chart
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}"
     "table{border-collapse:collapse}td,th{padding:.25rem .75rem;text-align:left}"
     "td.n,th.n{text-align:right}tr+tr{border-top:1px solid #ddd}"
+    "#per-minute{width:100%;height:8rem;background:#f6f6f6}#per-minute rect{fill:#3b6ea5}"
+    ".ok{color:#176a2c}.bad{color:#a11}code{word-break:break-all}"
 )
 
 
@@ -25,12 +30,14 @@ def text(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def document(title: str, body: str) -> str:
-    """A whole page: ``title`` (already plain text, escaped here) and ``body`` (HTML)."""
+def document(title: str, body: str, script: str | None = None) -> str:
+    """A whole page: ``title`` (already plain text, escaped here), ``body`` (HTML) and
+    the name of its script under ``/static``, if it has one."""
+    tag = f'<script src="/static/{text(script)}" defer></script>\n' if script else ""
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{text(title)}</title>\n<style>{STYLE}</style>\n</head>\n"
+        f"<title>{text(title)}</title>\n<style>{STYLE}</style>\n{tag}</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
 
@@ -62,26 +69,38 @@ def index_page(rows: Sequence[dict[str, Any]]) -> str:
     return document("Elections", f"<h1>Elections</h1>\n{listing}")
 
 
-def election_page(result: dict[str, Any]) -> str:
-    """``/elections/{id}``: the counts per named choice, total, turnout, sealed or not."""
+def election_page(result: dict[str, Any], series: Sequence[tuple[int, int]]) -> str:
+    """``/elections/{id}``: the counts per named choice, total, turnout, sealed or not, and
+    ballots logged per minute; ``static/live.js`` keeps them current without a reload."""
     election_id = str(result["election"])
     title = result["title"] or f"Election {election_id}"
     seal = "sealed" if result["sealed"] else "not sealed"
     choices = "\n".join(
-        f'<tr><td>{text(choice["name"])}</td><td class="n">{text(choice["votes"])}</td></tr>'
-        for choice in result["choices"]
+        f"<tr><td>{text(choice['name'])}</td>"
+        f'<td class="n" data-choice="{n}">{text(choice["votes"])}</td></tr>'
+        for n, choice in enumerate(result["choices"])
     )
+    href = election_href(election_id)
     body = (
+        f'<main data-live="/api{text(href)}/live">\n'
         f"<h1>{text(title)}</h1>\n"
-        f"<p>Election {text(election_id)}: {text(result['state'])}, "
-        f'<span class="seal">{seal}</span></p>\n'
+        f'<p>Election {text(election_id)}: <span id="state">{text(result["state"])}</span>, '
+        f'<span class="seal" id="seal">{seal}</span>'
+        ' <small id="live-status"></small></p>\n'
         '<table>\n<tr><th>Choice</th><th class="n">Votes</th></tr>\n'
         f"{choices}\n"
-        f'<tr><th>Total</th><th class="n">{text(result["total"])}</th></tr>\n</table>\n'
-        f"<p>{text(turnout_text(int(result['total']), result['roll']))}</p>\n"
-        '<p><a href="/">All elections</a></p>'
+        f'<tr><th>Total</th><th class="n" id="total">{text(result["total"])}</th></tr>\n'
+        "</table>\n"
+        f'<p id="turnout">{text(turnout_text(int(result["total"]), result["roll"]))}</p>\n'
+        "<h2>Ballots logged per minute</h2>\n"
+        f"{bar_chart(series)}\n"
+        "<p><small>From the signed checkpoints of the ballot log, a second or two behind "
+        "the answers.</small></p>\n"
+        f'<p><a href="{text(href)}/record">Public record</a> · '
+        f'<a href="{text(href)}/receipt">Check a receipt</a> · '
+        '<a href="/">All elections</a></p>\n</main>'
     )
-    return document(f"{title} ({election_id})", body)
+    return document(f"{title} ({election_id})", body, script="live.js")
 
 
 def error_page(heading: str, detail: str) -> str:

@@ -16,6 +16,7 @@ from election.cli.listing import summaries
 from election.cli.tally import counts_of, result_from, undeclared_json
 from election.domain.votes import InvalidId, canonical_id
 from election.storage.elections import ElectionRegistry
+from web.series import MINUTE_MS, per_minute
 
 #: What a PostgreSQL outage (or a pool with no connection to spare) raises.
 DATABASE_ERRORS: tuple[type[Exception], ...] = (peewee.PeeweeException, MaxConnectionsExceeded)
@@ -41,3 +42,19 @@ def results(database: peewee.Database, election_id: str) -> dict[str, Any] | Non
     if record is None:
         return undeclared_json(election_id, counts) if counts else None
     return result_from(record, counts, sealed).to_json()
+
+
+def live(database: peewee.Database, election_id: str) -> dict[str, Any] | None:
+    """What the live results stream sends: the result as :func:`results` gives it, and
+    the ballots logged per minute (``web.series``); ``None`` for no such election."""
+    result = results(database, election_id)
+    if result is None:
+        return None
+    with database.connection_context():
+        cursor = database.execute_sql(
+            "SELECT timestamp_ms / %s AS minute, MAX(size) FROM log_checkpoints "
+            "WHERE election_id = %s GROUP BY minute ORDER BY minute",
+            (MINUTE_MS, result["election"]),
+        )
+        maxima = [(int(minute), int(size)) for minute, size in cursor.fetchall()]
+    return {"result": result, "per_minute": per_minute(maxima)}

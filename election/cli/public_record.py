@@ -74,19 +74,57 @@ def read_bulletin(directory: Path) -> Record:
 
 def read_database(settings: Settings, election_id: str) -> Record:
     """An election's record from PostgreSQL, in one snapshot."""
+    with postgres(settings, "proof") as database:
+        return stored(lambda: read_record(database, election_id), settings)
+
+
+def read_record(database: peewee.Database, election_id: str) -> Record:
+    """An election's record from ``database``, in one snapshot (the one read that both
+    ``election proof`` and the web's receipt lookup make)."""
     from election.storage.ballot_log import BallotLog
     from election.storage.elections import ElectionRegistry
 
-    with postgres(settings, "proof") as database:
+    with snapshot(database):
+        log = BallotLog(database)
+        sealed = ElectionRegistry(database).sealed(election_id)
+        size = None if sealed is None else sealed.log_size
+        return Record(log.leaves(election_id), log.checkpoints(election_id), size)
 
-        def read() -> Record:
-            with snapshot(database):
-                log = BallotLog(database)
-                sealed = ElectionRegistry(database).sealed(election_id)
-                size = None if sealed is None else sealed.log_size
-                return Record(log.leaves(election_id), log.checkpoints(election_id), size)
 
-        return stored(read, settings)
+@dataclass(frozen=True)
+class BulletinParts:
+    """What a bulletin publishes: checkpoints (smallest first), leaves and the result."""
+
+    checkpoints: list[Any]
+    leaves: list[Any]
+    result: dict[str, Any]
+
+
+def bulletin_parts(database: peewee.Database, election_id: str) -> BulletinParts:
+    """The checkpoints, the leaves and the result a bulletin publishes, in one snapshot.
+
+    No counts before the seal: two bulletins a pass apart would tell, from the counts
+    that moved and the few leaves that came, a choice per receipt.
+    """
+    from election.cli.tally import UNDECLARED, result_of, undeclared_json
+    from election.storage.ballot_log import BallotLog
+    from election.storage.elections import ElectionRegistry
+
+    with snapshot(database):
+        registry = ElectionRegistry(database)
+        log = BallotLog(database)
+        record = registry.get(election_id)
+        sealed = registry.sealed(election_id)
+        if sealed is None:
+            state = UNDECLARED if record is None else record.state().value
+            result: dict[str, Any] = {"election": election_id, "state": state, "sealed": False}
+        elif record is None:
+            result = undeclared_json(election_id, registry.counts(election_id))
+        else:
+            result = result_of(registry, record).to_json()
+        if sealed is not None and sealed.log_size is not None and sealed.log_root is not None:
+            result["log"] = {"size": sealed.log_size, "root": sealed.log_root.hex()}
+        return BulletinParts(log.checkpoints(election_id), log.leaves(election_id), result)
 
 
 @contextlib.contextmanager
@@ -137,20 +175,36 @@ def write_bulletin(
     leaves: list[Any],
     result: Any,
 ) -> None:
+    """Write the bulletin's files into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / PUBLIC_KEY).write_text(public_key + "\n")
-    (out / CHECKPOINTS).write_text(
-        json.dumps({"election": election_id, "checkpoints": [c.to_json() for c in checkpoints]})
-    )
-    (out / LEAVES).write_text(
-        json.dumps({"election": election_id, "leaves": [leaf.to_json() for leaf in leaves]})
-    )
-    (out / RESULT).write_text(json.dumps(result, indent=2, ensure_ascii=False))
-    (out / README).write_text(
-        f"The public record of election {election_id}.\n\n"
-        "Prove a receipt from these files alone, then check the proof offline:\n"
-        f"  election proof --election-id {election_id} --receipt RECEIPT --bulletin . > p.json\n"
-        '  election verify p.json --public-key "$(cat public-key.txt)"\n'
-        "Check the public key against one you got elsewhere (`election log-key` of the\n"
-        "deployment): a key read from these files proves only that they agree.\n"
-    )
+    for name, text in bulletin_files(election_id, public_key, checkpoints, leaves, result).items():
+        (out / name).write_text(text)
+
+
+def bulletin_files(
+    election_id: str,
+    public_key: str,
+    checkpoints: list[Any],
+    leaves: list[Any],
+    result: Any,
+) -> dict[str, str]:
+    """The bulletin's files by name: what ``election bulletin`` writes and the web serves."""
+    return {
+        PUBLIC_KEY: public_key + "\n",
+        CHECKPOINTS: json.dumps(
+            {"election": election_id, "checkpoints": [c.to_json() for c in checkpoints]}
+        ),
+        LEAVES: json.dumps(
+            {"election": election_id, "leaves": [leaf.to_json() for leaf in leaves]}
+        ),
+        RESULT: json.dumps(result, indent=2, ensure_ascii=False),
+        README: (
+            f"The public record of election {election_id}.\n\n"
+            "Prove a receipt from these files alone, then check the proof offline:\n"
+            f"  election proof --election-id {election_id} --receipt RECEIPT --bulletin . "
+            "> p.json\n"
+            '  election verify p.json --public-key "$(cat public-key.txt)"\n'
+            "Check the public key against one you got elsewhere (`election log-key` of the\n"
+            "deployment): a key read from these files proves only that they agree.\n"
+        ),
+    }

@@ -196,35 +196,13 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_bulletin(settings: Settings, args: argparse.Namespace) -> int:
     """``election bulletin``: write the files, then say where."""
-    from election.cli.tally import UNDECLARED, result_of, undeclared_json
     from election.domain.ed25519 import public_key_text
     from election.ops.log_signing import log_public_key
-    from election.storage.ballot_log import BallotLog
-    from election.storage.elections import ElectionRegistry
 
     election_id: str = args.election
-
-    def read() -> tuple[Any, ...]:
-        with public_record.snapshot(database):
-            registry = ElectionRegistry(database)
-            log = BallotLog(database)
-            record = registry.get(election_id)
-            sealed = registry.sealed(election_id)
-            if sealed is None:
-                # No counts before the seal: two bulletins a pass apart would tell, from
-                # the counts that moved and the few leaves that came, a choice per receipt.
-                state = UNDECLARED if record is None else record.state().value
-                result: dict[str, Any] = {"election": election_id, "state": state, "sealed": False}
-            elif record is None:
-                result = undeclared_json(election_id, registry.counts(election_id))
-            else:
-                result = result_of(registry, record).to_json()
-            if sealed is not None and sealed.log_size is not None and sealed.log_root is not None:
-                result["log"] = {"size": sealed.log_size, "root": sealed.log_root.hex()}
-            return log.checkpoints(election_id), log.leaves(election_id), result
-
     with postgres(settings, "bulletin") as database:
-        checkpoints, leaves, result = stored(read, settings)
+        parts = stored(lambda: public_record.bulletin_parts(database, election_id), settings)
+    checkpoints, leaves, result = parts.checkpoints, parts.leaves, parts.result
     if not checkpoints:
         print(f"election bulletin: election {election_id} has no checkpoint yet")
         return RET_ERROR

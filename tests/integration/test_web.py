@@ -188,8 +188,9 @@ def test_the_pages_show_the_state_counts_and_the_title_escaped(web: Web) -> None
 
     status, _, page = web.get("/elections/5105")
     assert status == 200
-    assert escaped in page and "<script" not in page
-    assert '<td>East</td><td class="n">2</td>' in page
+    assert escaped in page and HOSTILE_TITLE not in page
+    assert page.count("<script") == 1 and '<script src="/static/live.js" defer>' in page
+    assert '<td>East</td><td class="n" data-choice="2">2</td>' in page
     assert "not sealed" in page and "turnout 2 of 3 (66.7%)" in page
 
 
