@@ -26,7 +26,9 @@ from config import Settings
 from election.ops.health import health
 from election.ops.preflight import one_line
 from election.storage.models import open_database
+from election.storage.telemetry import running
 from web import pages, reads
+from web.metrics import metrics_endpoint
 
 T = TypeVar("T")
 
@@ -148,7 +150,8 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         database = open_database(settings, max_connections=POOL_CONNECTIONS)
         try:
-            yield {"database": database, "settings": settings}
+            with running(settings.redis_url, settings.namespace, "web"):  # its heartbeat
+                yield {"database": database, "settings": settings}
         finally:
             database.close_all()
 
@@ -160,6 +163,7 @@ def build_app(settings: Settings) -> Starlette:
             Route("/api/elections/{election_id}/results", api_results),
             Route("/", index),
             Route("/elections/{election_id}", election),
+            Route("/metrics", metrics_endpoint),
         ],
         lifespan=lifespan,
     )
