@@ -6,15 +6,12 @@ one-line 503 when its Redis does not answer."""
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
-from prometheus_client.parser import text_string_to_metric_families
 
 from config.settings import DEFAULT_REDIS_URL
 from election.domain import metrics
@@ -23,6 +20,7 @@ from election.storage.heartbeats import Heartbeat
 from election.storage.redis_client import connect_redis
 from election.storage.telemetry import Flusher, Telemetry, metrics_key, read_totals
 from tests.support.processes import Service, election_command, wait_for
+from tests.support.scrape import get, samples
 
 LOGGER_RECORDED = metrics.labels(outcome="recorded", service="logger")
 
@@ -103,23 +101,6 @@ def start_web(
 
     wait_for(up, 30, "election web to answer /healthz")
     return service, base
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=20) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of an exposition text, by name and sorted labels."""
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
 
 
 def test_the_web_process_shows_two_writers_totals_summed_and_the_live_instances(
