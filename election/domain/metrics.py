@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 
 from election.domain import protocol
-from election.domain.outcomes import Kind, outcome_of
+from election.domain.outcomes import Kind
 
 #: ``election_answers_total{service, outcome}``.
 ANSWERS = "election_answers_total"
@@ -112,7 +112,13 @@ def outcome_label(message: protocol.OutgoingMessage) -> str | None:
     """The ``outcome`` label of an answer to a machine; ``None`` for any other message."""
     if message.attributes.get(protocol.FUNCTION) != protocol.RESULT:
         return None
-    return _OUTCOME_LABELS[outcome_of(message.body).kind]
+    # As ``outcome_of`` classifies it, without building the outcome (or reading a receipt).
+    result = message.body.get("result")
+    if result == protocol.RESULT_SUCCESSFUL:
+        return _OUTCOME_LABELS[Kind.RECORDED]
+    if result == protocol.RESULT_ALREADY_VOTED:
+        return _OUTCOME_LABELS[Kind.ALREADY_VOTED]
+    return _OUTCOME_LABELS[Kind.REJECTED]
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from election.domain import metrics, protocol
+from election.domain.outcomes import Kind, outcome_of
 from election.domain.protocol import OutgoingMessage
 
 
@@ -61,3 +62,14 @@ def test_stored_totals_become_counters_and_cumulative_histograms_and_garbage_is_
 
 def test_live_instances_are_counted_by_kind() -> None:
     assert metrics.instance_counts(["web", "logger", "logger"]) == {"logger": 2, "web": 1}
+
+
+@pytest.mark.parametrize(
+    "result", [protocol.RESULT_SUCCESSFUL, protocol.RESULT_ALREADY_VOTED, "rejected: x", "odd", 7]
+)
+def test_an_answers_outcome_label_is_the_outcome_a_machine_shows(result: object) -> None:
+    message = OutgoingMessage({"result": result, "UUID": "u"}, {protocol.FUNCTION: protocol.RESULT})
+    expected = {"recorded": Kind.RECORDED, "already_voted": Kind.ALREADY_VOTED}
+    label = metrics.outcome_label(message)
+    assert label is not None
+    assert expected.get(label, Kind.REJECTED) is outcome_of(message.body).kind
