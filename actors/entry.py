@@ -21,6 +21,7 @@ from actors import logger, recorder
 from actors.broker import build_broker
 from actors.process import WorkerLifecycle
 from actors.service import DeclareRole, ServiceActors
+from actors.telemetry import WorkerTelemetry
 from actors.worker import ROLE_VARIABLE
 from config import load_settings
 from election.domain.errors import InvalidInput
@@ -38,6 +39,8 @@ if role not in DECLARE:
 settings = load_settings()
 broker = build_broker(settings)
 dramatiq.set_broker(broker)
+# Before the actors are declared: they count their answers through it.
+broker.add_middleware(WorkerTelemetry(settings, kind=role))
 actors: tuple[ServiceActors, ...] = DECLARE[role](broker, settings)
 for service in actors:
     broker.add_middleware(WorkerLifecycle(service.worker))

@@ -27,6 +27,7 @@ from actors.batch import Vote, run_batch, split
 from actors.payload import votes_of
 from actors.process import Clients, PerProcess, WorkerFactory, on_shared_clients, own_clients
 from actors.retrying import always
+from actors.telemetry import telemetry_of
 from config import Settings
 from election.domain.protocol import OutgoingMessage
 from election.domain.routes import Route
@@ -77,9 +78,20 @@ def declare_service(
     def send(batch: list[list[object]]) -> None:
         work.send(batch)
 
+    # The workers' broker counts answers (``actors.telemetry``); a test's may not.
+    telemetry = telemetry_of(broker)
+
     def handle(batch: list[list[Any]]) -> None:
         each = worker.get()
-        run_batch(batch, each.handle_many, each.publisher.publish_many, send)
+        if telemetry is None:
+            run_batch(batch, each.handle_many, each.publisher.publish_many, send)
+            return
+
+        def publish(outbox: Sequence[OutgoingMessage]) -> None:
+            each.publisher.publish_many(outbox)
+            telemetry.answered(route.service, outbox)
+
+        run_batch(batch, each.handle_many, publish, send)
 
     def give_up(message: dict[str, Any], retry_info: Mapping[str, Any]) -> None:
         votes = votes_of(message)

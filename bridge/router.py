@@ -29,6 +29,7 @@ import structlog
 
 from actors.payload import to_args
 from election.domain import protocol, routes
+from election.domain.metrics import PUBLISHED_OPTION
 from election.domain.votes import MAX_BODY_BYTES, canonical_cli_id
 from election.pubsub.subscriber import PulledMessage
 
@@ -110,6 +111,12 @@ def batch_bounds(
     return parts
 
 
+def published_ms(messages: Sequence[PulledMessage]) -> int | None:
+    """The earliest Pub/Sub publish of ``messages``, in ms (``None`` if none has one)."""
+    stamps = [m.publish_time for m in messages if m.publish_time is not None]
+    return int(min(stamps) * 1000) if stamps else None
+
+
 @dataclass(frozen=True)
 class Route:
     """One service subscription feeding one actor's queue through ``broker``.
@@ -167,7 +174,10 @@ class Route:
         """Enqueue one batch, then ack its messages; nack them all if the enqueue fails."""
         try:
             self.broker.enqueue(
-                self.message([to_args(m.data, m.attributes, m.message_id) for m in chunk])
+                self.message(
+                    [to_args(m.data, m.attributes, m.message_id) for m in chunk],
+                    published_ms(chunk),
+                )
             )
         except Exception as exc:  # any broker failure: let Pub/Sub redeliver
             log.warning(
@@ -188,11 +198,16 @@ class Route:
             messages=len(chunk),
         )
 
-    def message(self, batch: list[tuple[str, dict[str, str], str]]) -> dramatiq.Message[Any]:
+    def message(
+        self, batch: list[tuple[str, dict[str, str], str]], published: int | None = None
+    ) -> dramatiq.Message[Any]:
         """The Dramatiq message of one batch: what the actor's ``send(batch)`` builds
-        (``Actor.message_with_options``: no kwargs, no options, enqueued without delay)."""
+        (``Actor.message_with_options``: no kwargs, enqueued without delay), with the
+        batch's earliest Pub/Sub publish as an option when known (where the actors'
+        answer latency starts, ``election.domain.metrics``)."""
+        options = {} if published is None else {PUBLISHED_OPTION: published}
         return dramatiq.Message(
-            queue_name=self.queue, actor_name=self.actor, args=(batch,), kwargs={}, options={}
+            queue_name=self.queue, actor_name=self.actor, args=(batch,), kwargs={}, options=options
         )
 
     def _refuse(self, message: PulledMessage, body_bytes: int, attributes_size: int) -> None:

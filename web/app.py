@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from config import Settings
 from election.ops.health import health
 from election.storage.models import open_database
+from election.storage.telemetry import running
 from web import live, pages, reads, views
 from web.access import (
     DatabaseDown,
@@ -34,6 +35,7 @@ from web.access import (
     unavailable_json,
     unavailable_page,
 )
+from web.metrics import metrics_endpoint
 from web.record import public_key_of
 
 log = structlog.get_logger("web")
@@ -135,7 +137,8 @@ def build_app(settings: Settings) -> Starlette:
         hub = live.ResultsHub(views.live_fetch(database))
         state = {"database": database, "settings": settings, "hub": hub, "public_key": public_key}
         try:
-            yield state
+            with running(settings.redis_url, settings.namespace, "web"):  # its heartbeat
+                yield state
         finally:
             await hub.close()
             database.close_all()
@@ -149,6 +152,7 @@ def build_app(settings: Settings) -> Starlette:
             Route("/", index),
             Route("/elections/{election_id}", election),
             *views.routes(),
+            Route("/metrics", metrics_endpoint),
         ],
         lifespan=lifespan,
     )

@@ -108,6 +108,7 @@ def run_bridge(settings: Settings, args: argparse.Namespace) -> int:
 
     from actors.broker import build_broker
     from bridge.service import Bridge, BridgeFailed, run
+    from election.storage.telemetry import running
 
     configure_from_settings(settings, process="bridge")
     stop = threading.Event()
@@ -116,7 +117,8 @@ def run_bridge(settings: Settings, args: argparse.Namespace) -> int:
     # Only the start is worded as "cannot reach": a failure later is the bridge's own.
     reachable(bridge.start, settings)
     try:
-        run(bridge, stop)
+        with running(settings.redis_url, settings.namespace, "bridge"):
+            run(bridge, stop)
     except BridgeFailed:  # run logged why
         return RET_ERROR
     return RET_OK
@@ -153,6 +155,7 @@ def run_checkpointer(settings: Settings, args: argparse.Namespace) -> int:
     from election.ops.log_signing import checkpoint_signer
     from election.storage.ballot_log import BallotLog
     from election.storage.models import open_database
+    from election.storage.telemetry import running
 
     sign = checkpoint_signer(settings)
     preflight.check_postgres(settings)
@@ -161,7 +164,8 @@ def run_checkpointer(settings: Settings, args: argparse.Namespace) -> int:
     on_stop_signals(stop.set)
     database = open_database(settings, max_connections=2)
     try:
-        Checkpointer(BallotLog(database, sign)).run(stop)
+        with running(settings.redis_url, settings.namespace, "checkpointer"):
+            Checkpointer(BallotLog(database, sign)).run(stop)
     finally:
         database.close_all()
     return RET_OK
