@@ -1,3 +1,4 @@
+# make up: the whole system on this machine until Ctrl-C, with its web page.
 # make demo: the whole system end to end, on this machine.
 # make test: the whole test suite (it starts its own Pub/Sub emulator).
 PYTHON ?= python3
@@ -5,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format services install clean
+.PHONY: up demo test lint format services install clean
 
 install: $(STAMP)
 
@@ -17,6 +18,9 @@ $(STAMP): pyproject.toml
 
 services:
 	scripts/services.sh
+
+up: install services
+	$(BIN)/python scripts/up.py
 
 demo: install services
 	$(BIN)/python scripts/demo.py
