@@ -1,3 +1,4 @@
+# make up: the whole system on this machine until Ctrl-C, with its web page.
 # make demo: the whole system end to end, on this machine.
 # make test: the whole test suite (it starts its own Pub/Sub emulator).
 PYTHON ?= python3
@@ -5,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format services browser install clean
+.PHONY: up demo test lint format services browser install clean
 
 install: $(STAMP)
 
@@ -21,6 +22,9 @@ services:
 # Debian's Chromium and ChromeDriver, for the browser tests (tests/browser).
 browser:
 	scripts/browser.sh
+
+up: install services
+	$(BIN)/python scripts/up.py
 
 demo: install services
 	$(BIN)/python scripts/demo.py

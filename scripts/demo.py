@@ -1,39 +1,42 @@
 """The whole system end to end on this machine (``make demo``).
 
-Starts the Pub/Sub emulator if nothing listens on 127.0.0.1:8085, provisions, runs the
-Procfile's processes with honcho, then runs one election through its life: it writes a
+Starts the Pub/Sub emulator if nothing listens on PUBSUB_EMULATOR_HOST (default
+127.0.0.1:8085), provisions, runs the Procfile's processes with honcho (``web`` among
+them; its address is printed), then runs one election through its life: it writes a
 manifest with three named choices and a roll of ten voters, creates the election (a
 machine started now stops: not open yet), opens it, runs three voting machines at once
 with voter IDs drawn from 1..12 (so repeat voters get ``Already voted`` and voters 11 and
 12, not on the roll, are refused), closes it (a machine started now stops: closed),
-prints the sealed result, and stops everything it started.
+prints the sealed result, checks that the web page's results are the CLI's, and stops
+everything it started (``election.local.stack``, shared with ``make up``).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import secrets
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from config import load_settings  # noqa: E402
-from election.domain.ed25519 import (  # noqa: E402
-    load_private_key,
-    new_private_key,
-    public_key_text,
+from election.cli.web import DEFAULT_PORT  # noqa: E402
+from election.domain.ed25519 import load_private_key, public_key_text  # noqa: E402
+from election.local.emulator import EmulatorError, free_port, is_listening  # noqa: E402
+from election.local.stack import (  # noqa: E402
+    LocalEnvironment,
+    Stack,
+    StackFailed,
+    election_command,
+    local_environment,
 )
-from election.local.cleanup import drop_namespace  # noqa: E402
-from election.local.emulator import Emulator, is_listening  # noqa: E402
 
-EMULATOR_HOST, EMULATOR_PORT = "127.0.0.1", 8085
 MACHINES = 3
 VOTES = int(os.environ.get("DEMO_VOTES", "10"))
 VOTERS = int(os.environ.get("DEMO_VOTERS", "12"))
@@ -48,9 +51,9 @@ title = "Demo: a name for the new park"
 choices = ["Oak Park", "River Park", "Hill Park"]
 roll = "roll.txt"
 """
-READY_TIMEOUT_S = 90
-#: The Procfile processes the demo runs (``release`` runs once, before them).
-PROCESSES = ("bridge", "logger", "recorder", "checkpointer")
+#: The Procfile processes the demo runs (``release`` runs once, before them); ``web``
+#: first, so that honcho gives it ``$PORT``.
+PROCESSES = ("web", "bridge", "logger", "recorder", "checkpointer")
 
 
 class DemoFailed(RuntimeError):
@@ -62,19 +65,7 @@ def say(text: str) -> None:
 
 
 def election(*args: str) -> list[str]:
-    return [sys.executable, "-m", "election", *args]
-
-
-def wait_for_log(path: Path, needles: dict[str, int], proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        text = path.read_text(errors="replace")
-        if all(text.count(n) >= k for n, k in needles.items()):
-            return
-        if proc.poll() is not None:
-            raise DemoFailed(f"the Procfile processes stopped:\n{text[-3000:]}")
-        time.sleep(0.2)
-    raise DemoFailed(f"processes not ready after {READY_TIMEOUT_S} s; see {path}")
+    return election_command(*args)
 
 
 def run_machine(
@@ -123,59 +114,6 @@ def write_manifest(workdir: Path) -> Path:
     manifest = workdir / "election.toml"
     manifest.write_text(MANIFEST)
     return manifest
-
-
-def demo_environment() -> tuple[dict[str, str], str]:
-    """The environment of the demo's processes, and the run's own namespace."""
-    env = {
-        **os.environ,
-        "PUBSUB_EMULATOR_HOST": f"{EMULATOR_HOST}:{EMULATOR_PORT}",
-        "PYTHONUNBUFFERED": "1",
-        # The Procfile names the `election` command of this virtualenv.
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    env.setdefault("GOOGLE_CLOUD_PROJECT", "election-local")
-    # honcho pipes the services' output, which would make ``auto`` choose JSON; a person
-    # reads this.
-    env.setdefault("LOG_FORMAT", "console")
-    # Secrets come from the environment; for a demo without them, make throwaway ones.
-    env.setdefault("VOTER_KEY", secrets.token_hex(32))
-    env.setdefault("RECORD_SIGNING_KEYS", f"demo={secrets.token_hex(32)}")
-    env.setdefault("LOG_SIGNING_KEY", new_private_key())
-    # A namespace and schema of its own per run: the dedup store is sealed with the voter
-    # key, so a new throwaway key must not meet an earlier run's claims.
-    run_name = f"demo{secrets.token_hex(4)}"
-    env.setdefault("ELECTION_TOPIC", run_name)
-    env.setdefault("DATABASE_SCHEMA", run_name)
-    return env, run_name
-
-
-def start_procfile(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    """Start the Procfile's service processes under honcho, output to ``log_path``."""
-    say(f"starting the Procfile processes with honcho (log: {log_path})")
-    with open(log_path, "wb") as log:
-        honcho = subprocess.Popen(
-            [sys.executable, "-m", "honcho", "start", "-f", "Procfile", *PROCESSES],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    ready = {"bridge.started": 1, "Worker process is ready": 2, "checkpointer.started": 1}
-    wait_for_log(log_path, ready, honcho)
-    return honcho
-
-
-def stop_procfile(honcho: subprocess.Popen[bytes]) -> None:
-    """Stop honcho and the processes it runs (SIGKILL after a minute)."""
-    say("stopping the Procfile processes")
-    if honcho.poll() is None:
-        honcho.send_signal(signal.SIGTERM)  # honcho stops each process group
-        try:
-            honcho.wait(60)
-        except subprocess.TimeoutExpired:
-            os.killpg(honcho.pid, signal.SIGKILL)
 
 
 def run_election(env: dict[str, str], workdir: Path) -> None:
@@ -248,35 +186,53 @@ def vote(env: dict[str, str], election_id: str) -> list[str]:
     return receipts
 
 
+def check_web_results(local: LocalEnvironment) -> None:
+    """The web process's ``/api/elections/E/results`` is ``election results E --json``."""
+    url = f"{local.page}api/elections/{ELECTION_ID}/results"
+    say(f"GET {url} (it must equal `election results {ELECTION_ID} --json`)")
+    with urllib.request.urlopen(url, timeout=30) as response:
+        page: Any = json.load(response)
+    printed = subprocess.run(
+        election("results", ELECTION_ID, "--json"),
+        env=local.env,
+        cwd=ROOT,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
+    if page != json.loads(printed):
+        raise DemoFailed(f"the web page's results differ from the CLI's:\n{page}\n{printed}")
+    say("the web page's results equal the CLI's")
+
+
+def demo_environment() -> LocalEnvironment:
+    """The demo's environment: a namespace of its own, and a free port for ``web`` when
+    ``PORT`` is unset and something listens on the default one."""
+    environ = dict(os.environ)
+    if not environ.get("PORT") and is_listening("127.0.0.1", DEFAULT_PORT):
+        environ["PORT"] = str(free_port())
+    return local_environment(environ, "demo")
+
+
 def main() -> int:
-    env, run_name = demo_environment()
-    workdir = Path(tempfile.mkdtemp(prefix="election-demo-"))
-    emulator: Emulator | None = None
-    honcho: subprocess.Popen[bytes] | None = None
+    local = demo_environment()
+    stack = Stack(local, Path(tempfile.mkdtemp(prefix="election-demo-")), say, PROCESSES)
     try:
-        if is_listening(EMULATOR_HOST, EMULATOR_PORT):
-            say(f"using the Pub/Sub emulator already on {EMULATOR_HOST}:{EMULATOR_PORT}")
-        else:
-            say("starting the Pub/Sub emulator")
-            emulator = Emulator(EMULATOR_HOST, EMULATOR_PORT, log_path=workdir / "emulator.log")
-            emulator.start()
-        say("provisioning (release)")
-        subprocess.run(election("provision"), env=env, cwd=ROOT, check=True, timeout=120)
-        honcho = start_procfile(env, workdir / "procfile.log")
-        run_election(env, workdir)
+        stack.start()
+        say(f"the web page, live while the demo runs: {local.page}")
+        run_election(local.env, stack.workdir)
+        check_web_results(local)
         return 0
-    except (subprocess.CalledProcessError, DemoFailed) as exc:
+    except (subprocess.CalledProcessError, StackFailed, EmulatorError, DemoFailed) as exc:
         say(f"failed: {exc}")
         return 1
     finally:
-        if honcho is not None:
-            stop_procfile(honcho)
-        if emulator is not None:
-            say("stopping the Pub/Sub emulator")
-            emulator.stop()
-        if env["ELECTION_TOPIC"] == run_name and not os.environ.get("DEMO_KEEP"):
-            say(f"removing the demo's schema and keys ({run_name}; DEMO_KEEP=1 keeps them)")
-            drop_namespace(load_settings(env))
+        stack.stop()
+        if os.environ.get("DEMO_KEEP"):
+            say(f"keeping the demo's schema and keys ({local.throwaway}; DEMO_KEEP is set)")
+        else:
+            stack.drop_throwaway()
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ VARIABLES = (
     "DATABASE_URL",
     "DATABASE_SCHEMA",
     "DRAMATIQ_BROKER_URL",
+    "CLOUDAMQP_URL",
     "PUBSUB_EMULATOR_HOST",
     "GOOGLE_CLOUD_PROJECT",
     "PUBSUB_PROJECT_ID",
@@ -335,6 +336,27 @@ def test_an_explicit_broker_url_wins_over_redis_url() -> None:
         "redis://cache:6379/0",
         "amqp://guest:guest@mq:5672/",
     )
+
+
+def test_cloudamqp_url_is_the_broker_when_dramatiq_broker_url_is_not_set() -> None:
+    loaded = settings(CLOUDAMQP_URL="amqps://user:pw@hare.rmq.cloudamqp.com/vhost")
+
+    assert loaded.broker_url == "amqps://user:pw@hare.rmq.cloudamqp.com/vhost"
+    assert loaded.broker_kind == "rabbitmq"
+
+
+def test_dramatiq_broker_url_wins_over_cloudamqp_url() -> None:
+    loaded = settings(
+        DRAMATIQ_BROKER_URL="amqp://guest:guest@mq:5672/",
+        CLOUDAMQP_URL="amqps://user:pw@hare.rmq.cloudamqp.com/vhost",
+    )
+
+    assert loaded.broker_url == "amqp://guest:guest@mq:5672/"
+
+
+def test_a_malformed_cloudamqp_url_is_reported_under_its_own_name() -> None:
+    with pytest.raises(ConfigError, match=r"^CLOUDAMQP_URL must start with"):
+        settings(CLOUDAMQP_URL="kafka://hare:9092")
 
 
 def test_an_upper_case_amqp_scheme_still_selects_rabbitmq() -> None:
