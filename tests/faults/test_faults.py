@@ -18,9 +18,10 @@ import pytest
 from election.domain.routes import route_for
 from election.storage.redis_client import connect_redis
 from tests.conftest import RABBITMQ_BROKER, REDIS_BROKER
-from tests.faults.conftest import AofRedis, record_row
+from tests.faults.conftest import record_row
 from tests.support.load import DuplicatingPublisher, Load, settle_and_check
 from tests.support.processes import wait_for
+from tests.support.redis_server import AofRedis
 from tests.support.system import ElectionSystem
 from tests.support.taps import RecordTap
 

@@ -15,10 +15,10 @@ import pytest
 
 from election.storage.redis_client import connect_redis
 from tests.conftest import REDIS_BROKER
-from tests.faults.conftest import AofRedis
 from tests.faults.test_faults import ALL, ENV, OUTAGE_S, run_fault
 from tests.support.processes import run_election, wait_for
 from tests.support.proxy import CuttableProxy
+from tests.support.redis_server import AofRedis
 from tests.support.system import ElectionSystem
 
 pytestmark = pytest.mark.e2e
