@@ -27,6 +27,7 @@ from election.ops.health import health
 from election.ops.preflight import one_line
 from election.storage.models import open_database
 from web import pages, reads
+from web.operator import ROUTES as OPERATOR_ROUTES
 
 T = TypeVar("T")
 
@@ -160,6 +161,7 @@ def build_app(settings: Settings) -> Starlette:
             Route("/api/elections/{election_id}/results", api_results),
             Route("/", index),
             Route("/elections/{election_id}", election),
+            *OPERATOR_ROUTES,
         ],
         lifespan=lifespan,
     )
