@@ -7,25 +7,31 @@ and leave an audit line."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+import uuid as uuidlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import pika
 import pytest
 
 from election.domain.manifest import load_definition
+from election.local.emulator import free_port
 from election.ops.preflight import check_postgres
 from election.storage.elections import ElectionRegistry
 from election.storage.heartbeats import beat
 from election.storage.models import Election, open_database
 from election.storage.redis_client import connect_redis
-from tests.conftest import REDIS_BROKER
+from tests.conftest import RABBITMQ_BROKER, REDIS_BROKER
 from tests.support.factory import system_factory
 from tests.support.processes import wait_for
 from tests.support.system import ElectionSystem, give_up_on, heal
 from tests.support.web import Answer, WebProcess, cookie_value, start_web
+from web import operator_state
+from web.operator_state import service_queues
 
 TOKEN = "operator-token-for-tests-0123456789"
 FAST_GIVE_UP = {
@@ -305,3 +311,39 @@ def test_a_health_check_leaves_the_models_on_the_process_own_pool(console: Conso
         assert Election._meta.database is database  # type: ignore[attr-defined]
     finally:
         database.close_all()
+
+
+def test_rabbitmq_queue_depths_come_from_a_passive_declare(console: Console) -> None:
+    settings = dataclasses.replace(
+        console.system.settings, broker_url=RABBITMQ_BROKER, namespace=f"q{uuidlib.uuid4().hex[:8]}"
+    )
+    logger, recorder = service_queues(settings.namespace)
+    connection = pika.BlockingConnection(pika.URLParameters(RABBITMQ_BROKER))
+    channel = connection.channel()
+    try:
+        for name in (logger, f"{logger}.DQ"):
+            channel.queue_declare(queue=name, auto_delete=False)
+        for _ in range(3):
+            channel.basic_publish(exchange="", routing_key=logger, body=b"x")
+        wait_for(
+            lambda: operator_state.queues(settings, 5.0)["queues"][0]["ready"] == 3,
+            10,
+            "three messages counted",
+        )
+        depths = operator_state.queues(settings, 5.0)
+        assert depths["broker"] == "rabbitmq" and depths["error"] is None
+        assert depths["queues"] == [
+            {"queue": logger, "ready": 3, "delayed": 0, "dead": None},
+            {"queue": recorder, "ready": None, "delayed": None, "dead": None},
+        ]
+    finally:
+        for name in (logger, f"{logger}.DQ"):
+            channel.queue_delete(queue=name)
+        connection.close()
+
+
+def test_an_unreachable_broker_is_an_error_in_its_section_not_a_failure(console: Console) -> None:
+    dead = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    settings = dataclasses.replace(console.system.settings, broker_url=dead)
+    depths = operator_state.queues(settings, 2.0)
+    assert depths["queues"] == [] and depths["error"]
