@@ -14,13 +14,22 @@ one; both keep the record alone (``actors.payload``). A voting logger's letter
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from actors.dead_letters import DeadLetter, DeadLetters
 from actors.payload import from_message
 from actors.recording import DUPLICATE, REFUSED, STORED, VoteRecorder
 from election.domain import protocol
 from election.domain.routes import RECORDER
+
+if TYPE_CHECKING:
+    import peewee
+    import redis
+
+    from config import Settings
 
 #: The actor names of the record service's dead letters: today's, and the one of letters
 #: written before a single vote was a batch of one.
@@ -62,3 +71,22 @@ class DeadLetterReplay:
         if final:
             self.store.remove(letter.message_id)
         return Replayed(letter.message_id, outcome, final)
+
+
+@contextlib.contextmanager
+def replaying(
+    settings: Settings, client: redis.Redis, database: peewee.Database
+) -> Iterator[DeadLetterReplay]:
+    """A replay of ``settings``' dead letters through the record service's own worker
+    (its answers signed and published), for ``election dead-letters replay`` and the
+    operator console alike; its publisher is closed when the block ends."""
+    from actors.recording import vote_recorder
+    from election.ops.log_signing import answer_signer
+    from election.pubsub.client import Publisher
+
+    publisher = Publisher(settings, signer=answer_signer(settings))
+    try:
+        store = DeadLetters(client, settings.namespace)
+        yield DeadLetterReplay(vote_recorder(settings, database, client, publisher), store)
+    finally:
+        publisher.close()

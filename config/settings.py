@@ -72,6 +72,9 @@ class Settings:
     #: else derived from the log key).
     log_key: str | None
     log_public_key: str | None
+    #: The operator console's login (``OPERATOR_TOKEN``); unset, the console is disabled.
+    #: There is no default: a default would be everyone's password.
+    operator_token: bytes | None
     claim_stale_s: int
     signature_ttl_s: int
     dedup_wait_replicas: int
@@ -226,6 +229,7 @@ def _secrets(env: Mapping[str, str]) -> dict[str, Any]:
         "signing_key_id": signing_key_id,
         "log_key": env.get("LOG_SIGNING_KEY", "").strip() or None,
         "log_public_key": env.get("LOG_PUBLIC_KEY", "").strip() or None,
+        "operator_token": _secret("OPERATOR_TOKEN", env.get("OPERATOR_TOKEN", "").strip()),
     }
 
 

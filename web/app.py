@@ -36,6 +36,7 @@ from web.access import (
     unavailable_page,
 )
 from web.metrics import metrics_endpoint
+from web.operator import ROUTES as OPERATOR_ROUTES
 from web.record import public_key_of
 
 log = structlog.get_logger("web")
@@ -153,6 +154,7 @@ def build_app(settings: Settings) -> Starlette:
             Route("/elections/{election_id}", election),
             *views.routes(),
             Route("/metrics", metrics_endpoint),
+            *OPERATOR_ROUTES,
         ],
         lifespan=lifespan,
     )

@@ -20,7 +20,10 @@ from election.domain.errors import Unavailable
 from election.ops.preflight import one_line
 
 if TYPE_CHECKING:
-    pass
+    import peewee
+    import redis
+
+    from actors.closing import Closed, Progress
 
 #: Seconds the drain waits beyond ``CLAIM_STALE_S`` (after which every claim still
 #: without a row is fenced) by default.
@@ -51,29 +54,18 @@ def add_parser(subparsers: Subparsers) -> None:
 
 def run_close(settings: Settings, args: argparse.Namespace) -> int:
     """``election close``: close, drain, seal, print."""
-    import redis
-
-    from actors.closing import ElectionCloser
-    from election.pubsub.client import Publisher
-    from election.storage.elections import ElectionRegistry
-
     timeout = args.timeout or settings.claim_stale_s + DRAIN_MARGIN_S
     settings.require_voter_key()
     settings.require_signing_key()
     with stores(settings, "close") as (client, database):
-        publisher = Publisher(settings)
         progress = ProgressLine(args.election_id) if sys.stderr.isatty() else None
-        closer = ElectionCloser(
-            settings, ElectionRegistry(database), client, publisher, progress=progress
-        )
         try:
-            closed = reachable(lambda: closer.close(args.election_id, timeout), settings)
-        except redis.RedisError as exc:
-            raise Unavailable(f"cannot reach Redis: {one_line(exc)}") from None
+            closed = close_election(
+                settings, database, client, args.election_id, timeout, progress=progress
+            )
         finally:
             if progress is not None:
                 print(file=sys.stderr)
-            publisher.close()
     # The same lines as `election results` prints for a sealed election.
     counts = dict(enumerate(closed.sealed.counts))
     for line in result_from(closed.record, counts, True).to_lines():
@@ -83,6 +75,36 @@ def run_close(settings: Settings, args: argparse.Namespace) -> int:
     if closed.drained is not None and not closed.announced:
         print("  (the close could not be announced; the loggers refuse its votes anyway)")
     return RET_OK
+
+
+def close_election(
+    settings: Settings,
+    database: peewee.Database,
+    client: redis.Redis,
+    election_id: str,
+    timeout_s: float,
+    *,
+    progress: Progress | None = None,
+) -> Closed:
+    """Close, drain and seal ``election_id`` (what ``election close`` and the operator
+    console's Close both do); an unreachable Pub/Sub, PostgreSQL or Redis is
+    :class:`Unavailable`."""
+    import redis
+
+    from actors.closing import ElectionCloser
+    from election.pubsub.client import Publisher
+    from election.storage.elections import ElectionRegistry
+
+    publisher = Publisher(settings)
+    closer = ElectionCloser(
+        settings, ElectionRegistry(database), client, publisher, progress=progress
+    )
+    try:
+        return reachable(lambda: closer.close(election_id, timeout_s), settings)
+    except redis.RedisError as exc:
+        raise Unavailable(f"cannot reach Redis: {one_line(exc)}") from None
+    finally:
+        publisher.close()
 
 
 class ProgressLine:

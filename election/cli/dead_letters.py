@@ -86,23 +86,16 @@ def _chosen(letters: list[DeadLetter], ids: Sequence[str], *, every: bool) -> li
 
 def _replay(settings: Settings, store: DeadLetters, chosen: Sequence[DeadLetter]) -> int:
     """Replay ``chosen``, printing each outcome; return how many were kept."""
-    # Wiring the record service's worker for a replay: it would sit better next to
-    # DeadLetterReplay in actors.replay, which this change does not touch.
-    from actors.recording import vote_recorder
-    from actors.replay import DeadLetterReplay
-    from election.ops.log_signing import answer_signer
-    from election.pubsub.client import Publisher
+    from actors.replay import replaying
 
     kept = 0
-    with stores(settings, "dead-letters") as (client, database):
-        publisher = Publisher(settings, signer=answer_signer(settings))
-        replay = DeadLetterReplay(vote_recorder(settings, database, client, publisher), store)
-        try:
-            for letter in chosen:
-                done = reachable(functools.partial(replay.replay, letter), settings)
-                verb = "replayed" if done.final else "kept"
-                kept += not done.final
-                print(f"{verb} {letter.message_id} (ballot {letter.ballot}): {done.outcome}")
-        finally:
-            publisher.close()
+    with (
+        stores(settings, "dead-letters") as (client, database),
+        replaying(settings, client, database) as replay,
+    ):
+        for letter in chosen:
+            done = reachable(functools.partial(replay.replay, letter), settings)
+            verb = "replayed" if done.final else "kept"
+            kept += not done.final
+            print(f"{verb} {letter.message_id} (ballot {letter.ballot}): {done.outcome}")
     return kept

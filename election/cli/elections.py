@@ -103,11 +103,22 @@ def run_create(settings: Settings, args: argparse.Namespace) -> int:
 def run_open(settings: Settings, args: argparse.Namespace) -> int:
     """``election open E``: open it, announce it; one line."""
     settings.require_signing_key()
-    with postgres(settings, "open") as database, announcer(settings) as announce:
-        record = stored(lambda: ElectionRegistry(database).open(args.election), settings)
-        announce(record)
+    with postgres(settings, "open") as database:
+        record = open_election(settings, database, args.election)
     print(f"election {record.election_id} is {record.state().value}")
     return RET_OK
+
+
+def open_election(
+    settings: Settings, database: peewee.Database, election_id: str
+) -> ElectionRecord:
+    """Open ``election_id`` and announce it (what ``election open`` and the operator
+    console's Open both do); the topic is looked up before anything is stored."""
+    settings.require_signing_key()
+    with announcer(settings) as announce:
+        record = stored(lambda: ElectionRegistry(database).open(election_id), settings)
+        announce(record)
+    return record
 
 
 def read_definition(path: Path, settings: Settings) -> Definition:

@@ -29,8 +29,9 @@ def add_parser(subparsers: Subparsers) -> None:
         help="run the web process: public pages and JSON of the elections",
         description="Serve the list of elections (/ and /api/elections), each election's "
         "result (/elections/E and /api/elections/E/results, the object of `election "
-        "results E --json`), /healthz and /readyz (`election status`'s checks). Reads "
-        "PostgreSQL only; holds no voter IDs. SIGTERM or Ctrl-C stop it cleanly (exit 0).",
+        "results E --json`), /healthz and /readyz (`election status`'s checks), and the "
+        "operator console at /operator when OPERATOR_TOKEN is set. Holds no voter IDs. "
+        "SIGTERM or Ctrl-C stop it cleanly (exit 0).",
     )
     p.add_argument("--port", type=port_arg, help=f"port (default $PORT, else {DEFAULT_PORT})")
     p.add_argument("--host", default=DEFAULT_HOST, help=f"interface (default {DEFAULT_HOST})")

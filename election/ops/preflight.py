@@ -112,7 +112,8 @@ def check_postgres(
     """Open one connection to PostgreSQL and run ``SELECT 1``; with ``provisioned``, also
     make sure every table is in ``DATABASE_SCHEMA``. Returns how many tables it found
     (none looked for without ``provisioned``)."""
-    database = open_database(settings, max_connections=1)
+    # Not bound: in a running process (the web's /readyz) the models stay on its own pool.
+    database = open_database(settings, max_connections=1, bind=False)
     try:
         with database.connection_context():
             database.execute_sql(f"SET statement_timeout = {max(1, int(timeout_s * 1000))}")

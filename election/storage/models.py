@@ -204,8 +204,11 @@ FOR EACH ROW EXECUTE FUNCTION "{schema}".sealed_results_are_final();
 """
 
 
-def open_database(settings: Settings, *, max_connections: int = 20) -> PooledPostgresqlDatabase:
-    """A pooled connection to ``DATABASE_URL`` with the models bound to it.
+def open_database(
+    settings: Settings, *, max_connections: int = 20, bind: bool = True
+) -> PooledPostgresqlDatabase:
+    """A pooled connection to ``DATABASE_URL`` with the models bound to it (unless not
+    ``bind``: a check that only looks must not take the models from the process's pool).
 
     Query parameters of the URL (``sslmode`` and the like) are passed to psycopg2. The
     connection's ``search_path`` is ``DATABASE_SCHEMA``, which keeps test runs apart.
@@ -224,7 +227,8 @@ def open_database(settings: Settings, *, max_connections: int = 20) -> PooledPos
         options=options,
         **params,
     )
-    database.bind(MODELS)
+    if bind:
+        database.bind(MODELS)
     return database
 
 

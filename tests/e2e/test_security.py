@@ -12,7 +12,7 @@ from election.domain import protocol
 from election.domain.signing import KEY_ID, SIGNATURE
 from tests.conftest import REDIS_BROKER
 from tests.support.processes import run_election, wait_for
-from tests.support.system import ElectionSystem
+from tests.support.system import ElectionSystem, give_up_on, heal
 from tests.support.taps import RecordTap
 
 pytestmark = pytest.mark.e2e
@@ -49,26 +49,6 @@ def test_a_forged_record_message_is_never_counted(system: ElectionSystem) -> Non
     # early: it is kept for the operator, never stored.
     assert recorder.count(r"record\.unverified.*unknown key") == 1
     assert system.rows("301") == []
-
-
-def give_up_on(system: ElectionSystem, election: str) -> None:
-    """Make the record step fail for one election, as a broken database would."""
-    with system.database.connection_context():
-        system.database.execute_sql(
-            f"""
-            CREATE FUNCTION "{system.name}".refuse() RETURNS trigger AS $$
-            BEGIN RAISE EXCEPTION 'record step failing for election %%', NEW.election_id; END
-            $$ LANGUAGE plpgsql;
-            CREATE TRIGGER refuse BEFORE INSERT ON "{system.name}".ballots FOR EACH ROW
-            WHEN (NEW.election_id = '{election}' AND NEW.state = 1)
-            EXECUTE FUNCTION "{system.name}".refuse();
-            """
-        )
-
-
-def heal(system: ElectionSystem) -> None:
-    with system.database.connection_context():
-        system.database.execute_sql(f'DROP TRIGGER refuse ON "{system.name}".ballots')
 
 
 def test_a_given_up_ballot_frees_its_voter_and_a_replay_says_what_really_happened(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import urllib.error
-import urllib.request
 import uuid as uuidlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,35 +24,19 @@ from election.domain.secrecy import VoterSecrets
 from election.local.emulator import free_port
 from election.storage.elections import ElectionRegistry
 from election.storage.models import create_schema, open_database
-from tests.support.processes import Service, election_command, run_election, wait_for
+from tests.support.processes import run_election, wait_for
+from tests.support.web import WebProcess, start_web
 
 SECRETS = VoterSecrets(b"v" * 32)
-START_TIMEOUT_S = 30
 HOSTILE_TITLE = "<script>alert('x')</script> & co"
 
 
 @dataclass
-class Web:
+class Web(WebProcess):
     """A running ``election web``, its environment and its schema's database."""
 
     env: dict[str, str]
     database: PooledPostgresqlDatabase
-    base: str
-    service: Service
-
-    def get(self, path: str) -> tuple[int, str, str]:
-        """Status, content type and body of ``GET path``."""
-        try:
-            with urllib.request.urlopen(self.base + path, timeout=20) as response:
-                body = response.read().decode()
-                return response.status, response.headers["content-type"], body
-        except urllib.error.HTTPError as error:
-            return error.code, error.headers["content-type"], error.read().decode()
-
-    def json(self, path: str) -> tuple[int, Any]:
-        status, kind, body = self.get(path)
-        assert kind.startswith("application/json"), (kind, body)
-        return status, json.loads(body)
 
     def cli_results(self, election_id: str) -> Any:
         """What ``election results E --json`` prints."""
@@ -85,12 +67,10 @@ class Web:
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
     schema = f"t{uuidlib.uuid4().hex[:12]}"
-    port = free_port()
     env = {
         **os.environ,
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{free_port()}",  # nothing listens there
         "DATABASE_SCHEMA": schema,
-        "PORT": str(port),
     }
     settings = load_settings(env)
     env["DATABASE_URL"] = settings.database_url
@@ -99,25 +79,16 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
     )
     create_schema(database, schema)
     log_dir: Path = tmp_path_factory.mktemp("web")
-    service = Service("web", election_command("web"), env, log_dir).start()
-    running = Web(env, database, f"http://127.0.0.1:{port}", service)
     try:
-        wait_for(lambda: answers(running), START_TIMEOUT_S, "election web to answer /healthz")
-        yield running
+        process = start_web("web", env, log_dir)
+        try:
+            yield Web(process.base, process.service, env, database)
+        finally:
+            process.service.stop()
     finally:
-        service.stop()
         with database.connection_context():
             database.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         database.close_all()
-
-
-def answers(web: Web) -> bool:
-    if not web.service.alive:
-        raise AssertionError(f"election web exited:\n{web.service.log()[-3000:]}")
-    try:
-        return web.get("/healthz")[0] == 200
-    except OSError:
-        return False
 
 
 def test_healthz_answers_200_and_each_request_is_one_log_line(web: Web) -> None:
@@ -197,20 +168,17 @@ def test_the_pages_show_the_state_counts_and_the_title_escaped(web: Web) -> None
 def test_a_postgresql_outage_is_503_json_and_a_short_page_never_a_traceback(
     web: Web, tmp_path: Path
 ) -> None:
-    port = free_port()
     dead = {**web.env, "DATABASE_URL": f"postgresql://election@127.0.0.1:{free_port()}/x"}
-    service = Service("web-no-db", election_command("web"), {**dead, "PORT": str(port)}, tmp_path)
-    down = Web(dead, web.database, f"http://127.0.0.1:{port}", service.start())
+    down = start_web("web-no-db", dead, tmp_path)
     try:
-        wait_for(lambda: answers(down), START_TIMEOUT_S, "election web to answer /healthz")
         status, body = down.json("/api/elections")
         assert status == 503 and body["error"].startswith("cannot read from PostgreSQL")
         assert down.json("/api/elections/5102/results")[0] == 503
         status, kind, page = down.get("/elections/5102")
         assert (status, kind.split(";")[0]) == (503, "text/html")
-        assert "Traceback" not in page + service.log()
+        assert "Traceback" not in page + down.service.log()
     finally:
-        service.stop()
+        down.service.stop()
 
 
 def test_readyz_is_503_naming_the_check_that_failed(web: Web) -> None:

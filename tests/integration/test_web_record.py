@@ -26,21 +26,20 @@ from election.ops.log_signing import checkpoint_signer, log_public_key
 from election.storage.ballot_log import BallotLog
 from election.storage.elections import ElectionRegistry
 from election.storage.models import Ballot, create_schema, open_database
-from tests.integration.test_web import START_TIMEOUT_S, Web, answers
-from tests.support.processes import Service, election_command, run_election, wait_for
+from tests.integration.test_web import Web
+from tests.support.processes import run_election
+from tests.support.web import start_web
 
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
     """An ``election web`` given only the log's public key; the test holds the private."""
     schema = f"t{uuidlib.uuid4().hex[:12]}"
-    port = free_port()
     private = new_private_key()
     env = {
         **os.environ,
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
         "DATABASE_SCHEMA": schema,
-        "PORT": str(port),
         "LOG_PUBLIC_KEY": public_key_text(load_private_key(private)),
     }
     env.pop("LOG_SIGNING_KEY", None)
@@ -50,14 +49,14 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
         dataclasses.replace(settings, database_schema=schema), max_connections=2
     )
     create_schema(database, schema)
-    env["TEST_LOG_SIGNING_KEY"] = private
-    service = Service("web", election_command("web"), env, tmp_path_factory.mktemp("w")).start()
-    running = Web(env, database, f"http://127.0.0.1:{port}", service)
     try:
-        wait_for(lambda: answers(running), START_TIMEOUT_S, "election web to answer /healthz")
-        yield running
+        process = start_web("web", env, tmp_path_factory.mktemp("w"))
+        env["TEST_LOG_SIGNING_KEY"] = private  # the test's, never the web process's
+        try:
+            yield Web(process.base, process.service, env, database)
+        finally:
+            process.service.stop()
     finally:
-        service.stop()
         with database.connection_context():
             database.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         database.close_all()

@@ -248,6 +248,27 @@ class ResultCollector:
         self.client.close()
 
 
+def give_up_on(system: ElectionSystem, election: str) -> None:
+    """Make the record step fail for one election, as a broken database would."""
+    with system.database.connection_context():
+        system.database.execute_sql(
+            f"""
+            CREATE OR REPLACE FUNCTION "{system.name}".refuse() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'record step failing for election %%', NEW.election_id; END
+            $$ LANGUAGE plpgsql;
+            CREATE TRIGGER refuse BEFORE INSERT ON "{system.name}".ballots FOR EACH ROW
+            WHEN (NEW.election_id = '{election}' AND NEW.state = 1)
+            EXECUTE FUNCTION "{system.name}".refuse();
+            """
+        )
+
+
+def heal(system: ElectionSystem) -> None:
+    """Undo :func:`give_up_on`: the record step works again."""
+    with system.database.connection_context():
+        system.database.execute_sql(f'DROP TRIGGER refuse ON "{system.name}".ballots')
+
+
 def _named(url: str, application_name: str) -> str:
     """``url`` with its connections named ``application_name`` (in pg_stat_activity)."""
     parts = urlsplit(url)

@@ -30,9 +30,6 @@ ADDON_VARIABLES = {
 #: Variables read outside ``config.load_settings``, and by whom.
 READ_ELSEWHERE = {
     "PORT": "election web (election/cli/web.py)",
-    # The operator console's login (issue 14 item 3); drop this line once
-    # config/settings.py reads it.
-    "OPERATOR_TOKEN": "the operator console",
 }
 
 

@@ -77,6 +77,7 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         signing_key_id=None,
         log_key=None,
         log_public_key=None,
+        operator_token=None,
         claim_stale_s=60,
         signature_ttl_s=86400,
         dedup_wait_replicas=0,
