@@ -4,7 +4,6 @@ outcome. Every form that changes something is a POST carrying the CSRF token."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -27,9 +26,10 @@ def _csrf(csrf: str) -> str:
 
 
 def _button(action: str, label: str, csrf: str, *, ask: str | None = None) -> str:
-    onsubmit = f' onsubmit="return confirm({text(json.dumps(ask))})"' if ask else ""
+    # static/confirm.js asks; the pages' CSP allows no inline handler.
+    confirm = f' data-confirm="{text(ask)}"' if ask else ""
     return (
-        f'<form method="post" action="{text(action)}" style="display:inline"{onsubmit}>'
+        f'<form method="post" action="{text(action)}" style="display:inline"{confirm}>'
         f'{_csrf(csrf)}<button type="submit">{text(label)}</button></form>'
     )
 
@@ -76,7 +76,7 @@ def console_page(state: dict[str, Any], csrf: str) -> str:
         _dead_letters(state["dead_letters"], csrf),
         _audit(state["audit"]),
     ]
-    return document("Operator console", "\n".join(sections))
+    return document("Operator console", "\n".join(sections), script="confirm.js")
 
 
 def _health(checks: Sequence[dict[str, Any]]) -> str:
