@@ -15,6 +15,9 @@ MINUTE_MS = 60_000
 #: The chart shows at most this many of the latest minutes.
 CHART_MINUTES = 60
 WIDTH, HEIGHT = 600, 120
+#: The chart leaves room for at least this many minutes, so a young election's few bars
+#: stay bars instead of filling the width.
+MIN_SLOTS = 15
 
 
 def per_minute(maxima: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -41,7 +44,7 @@ def bar_chart(series: Sequence[tuple[int, int]]) -> str:
             'aria-label="no ballots logged yet"></svg>'
         )
     peak = max(count for _, count in series) or 1
-    step = WIDTH / max(len(series), 1)
+    step = WIDTH / max(len(series), MIN_SLOTS)
     bars = []
     for n, (_, count) in enumerate(series):
         height = round(HEIGHT * count / peak, 1)
@@ -50,8 +53,18 @@ def bar_chart(series: Sequence[tuple[int, int]]) -> str:
             f'width="{round(max(step - 2, 1), 1)}" height="{height}">'
             f"<title>{escape(str(count))} per minute</title></rect>"
         )
-    label = f"ballots logged per minute, last {len(series)} minutes, at most {peak}"
+    first, last = _clock(series[0][0]), _clock(series[-1][0])
+    label = (
+        f"ballots logged per minute, {len(series)} minutes from {first} to {last} UTC, "
+        f"at most {peak}"
+    )
     return (
         f'<svg id="per-minute" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-label="{escape(label)}">{"".join(bars)}</svg>'
+        f'aria-label="{escape(label)}"><title>{escape(label)}</title>{"".join(bars)}</svg>'
     )
+
+
+def _clock(minute_ms: int) -> str:
+    """``HH:MM`` (UTC) of a minute's start."""
+    minutes = minute_ms // MINUTE_MS
+    return f"{minutes // 60 % 24:02d}:{minutes % 60:02d}"

@@ -18,7 +18,7 @@ from election.cli.exits import RET_ERROR, RET_OK
 from election.logs import configure_from_settings, configure_logging
 
 #: The modules whose absence means "the bench extra is not installed".
-EXTRA_MODULES = frozenset({"bench", "psutil", "honcho"})
+EXTRA_MODULES = frozenset({"bench", "psutil", "honcho", "selenium"})
 NEEDS_EXTRA = "election bench: needs the bench extra: pip install 'election[bench]'"
 
 
@@ -51,6 +51,24 @@ def add_parser(subparsers: Subparsers) -> None:
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     p.set_defaults(run=run_bench)
+
+    p = subparsers.add_parser(
+        "bench-page",
+        help="measure how long the results page takes to show a vote after its answer",
+        description="Run every Procfile process as `make up` does (its own emulator and a "
+        "throwaway namespace), open an election's results page in headless Chromium, let M "
+        "machines vote, and print the lag from each `successful` answer to the page showing "
+        "it (p50, p95, max). Needs Debian's chromium and chromium-driver (make browser).",
+    )
+    p.add_argument("--machines", type=positive_int, default=4, help="machines (default 4)")
+    p.add_argument("--votes", type=positive_int, default=75, help="votes per machine (default 75)")
+    p.add_argument(
+        "--interval",
+        type=positive_float,
+        default=0.1,
+        help="seconds between a machine's votes (default 0.1)",
+    )
+    p.set_defaults(run_offline=run_bench_page)
 
     p = subparsers.add_parser("bench-relay", help=argparse.SUPPRESS)
     p.add_argument("--hop", type=int, choices=[1, 2], required=True)
@@ -153,6 +171,16 @@ def run_bench(settings: Settings, args: argparse.Namespace) -> int:
         else "\n".join(report.phases_table(phases))
     )
     return RET_OK
+
+
+def run_bench_page(args: argparse.Namespace) -> int:
+    """``election bench-page``: the results page's lag behind the answers."""
+    try:
+        from bench.page_lag import main
+    except ImportError as exc:
+        return missing_extra(exc)
+    configure_logging("WARNING", "console", process="bench")
+    return main(args.machines, args.votes, args.interval)
 
 
 def run_bench_relay(settings: Settings, args: argparse.Namespace) -> int:

@@ -36,3 +36,9 @@ def test_the_chart_has_a_bar_per_minute_scaled_to_the_busiest() -> None:
 
 def test_an_empty_series_is_an_empty_chart_that_says_so() -> None:
     assert "no ballots logged yet" in bar_chart([]) and "<rect" not in bar_chart([])
+
+
+def test_a_young_election_s_few_bars_stay_narrow_and_the_chart_names_its_minutes() -> None:
+    svg = bar_chart([(10 * 60 * MINUTE_MS, 3)])  # 10:00 UTC on the epoch's day
+    assert 'width="38.0"' in svg  # a fifteenth of the width, less the gap
+    assert "from 10:00 to 10:00 UTC" in svg
