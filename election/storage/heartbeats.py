@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
 import structlog
+
+from election.storage.periodic import Periodic
 
 log = structlog.get_logger(__name__)
 
@@ -110,11 +111,7 @@ def live_instances(client: redis.Redis, namespace: str) -> list[Instance]:
 
 
 class Heartbeat:
-    """A daemon thread that beats for this process every :data:`INTERVAL_S` until stopped.
-
-    A failed beat (Redis restarting) is logged once per outage and retried at the next
-    interval: the process's own work never waits on its heartbeat.
-    """
+    """This process's beat every :data:`INTERVAL_S` (the first at once), until stopped."""
 
     def __init__(
         self,
@@ -129,35 +126,20 @@ class Heartbeat:
         self.namespace = namespace
         self.kind = kind
         self.instance = instance or instance_name()
-        self.interval_s = interval_s
         self.started_at = time.time()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{kind}", daemon=True)
+        self._beats = Periodic(f"heartbeat-{kind}", connect, self._beat, interval_s)
 
     def start(self) -> Heartbeat:
-        self._thread.start()
+        self._beats.start()
         return self
 
     def stop(self) -> None:
         """Stop beating and remove this instance's key (it is gone, not merely late)."""
-        self._stop.set()
-        self._thread.join(timeout=self.interval_s + 5)
+        self._beats.stop(timeout_s=5)
         try:
             self.connect().delete(f"{key_prefix(self.namespace)}{self.kind}:{self.instance}")
         except redis.RedisError as exc:
             log.warning("heartbeat.remove_failed", kind=self.kind, error=str(exc))
 
-    def _run(self) -> None:
-        client = self.connect()
-        failing = False
-        while not self._stop.is_set():
-            try:
-                beat(client, self.namespace, self.kind, self.instance, self.started_at)
-                if failing:
-                    log.info("heartbeat.resumed", kind=self.kind)
-                failing = False
-            except redis.RedisError as exc:
-                if not failing:
-                    log.warning("heartbeat.failed", kind=self.kind, error=str(exc))
-                failing = True
-            self._stop.wait(self.interval_s)
+    def _beat(self, client: redis.Redis) -> None:
+        beat(client, self.namespace, self.kind, self.instance, self.started_at)

@@ -21,6 +21,7 @@ import structlog
 
 from election.domain import metrics
 from election.storage.heartbeats import Heartbeat
+from election.storage.periodic import Periodic
 from election.storage.redis_client import connect_redis
 
 log = structlog.get_logger(__name__)
@@ -140,8 +141,8 @@ def _sum_field(service: str) -> str:
 
 
 class Flusher:
-    """A daemon thread that flushes ``telemetry`` every ``interval_s`` until stopped, and
-    once more when stopped. A failed flush is logged once per outage."""
+    """Flushes ``telemetry`` every ``interval_s`` until stopped, and once more when
+    stopped (what was counted last is not dropped)."""
 
     def __init__(
         self,
@@ -151,38 +152,20 @@ class Flusher:
         *,
         interval_s: float = FLUSH_INTERVAL_S,
     ) -> None:
-        self.connect = connect
         self.namespace = namespace
         self.telemetry = telemetry
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="telemetry-flush", daemon=True)
+        self._flushes = Periodic("telemetry-flush", connect, self._flush, interval_s, last_run=True)
 
     def start(self) -> Flusher:
-        self._thread.start()
+        self._flushes.start()
         return self
 
     def stop(self) -> None:
         """Stop, after a last flush of what was counted."""
-        self._stop.set()
-        self._thread.join(timeout=self.interval_s + 10)
+        self._flushes.stop()
 
-    def _run(self) -> None:
-        client = self.connect()
-        failing = False
-        while True:
-            stopping = self._stop.wait(self.interval_s)
-            try:
-                self.telemetry.flush(client, self.namespace)
-                if failing:
-                    log.info("telemetry.resumed")
-                failing = False
-            except redis.RedisError as exc:
-                if not failing:
-                    log.warning("telemetry.flush_failed", error=str(exc))
-                failing = True
-            if stopping:
-                return
+    def _flush(self, client: redis.Redis) -> None:
+        self.telemetry.flush(client, self.namespace)
 
 
 class ProcessTelemetry:
