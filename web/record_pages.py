@@ -57,9 +57,10 @@ def record_page(summary: dict[str, Any]) -> str:
         f"<h1>Public record of election {text(election_id)}</h1>\n"
         f"<h2>Latest checkpoint</h2>\n{checkpoint}\n{seal}\n{key_html}\n"
         f"<h2>Bulletin files</h2>\n<ul>{files or '<li>none yet</li>'}</ul>\n"
-        "<p><small>With them, anyone proves a receipt offline: <code>election proof "
+        f"<p><small>{'With them' if sealed else 'Once sealed, with them'}, anyone proves "
+        "a receipt offline: <code>election proof "
         f"--election-id {text(election_id)} --receipt R --bulletin DIR</code>, then "
-        "<code>election verify</code>.</small></p>\n"
+        "<code>election verify</code>. Before the seal, check a receipt here.</small></p>\n"
         f'<p><a href="{text(href)}/receipt">Check a receipt</a> · '
         f'<a href="{text(href)}">Results</a></p>'
     )
