@@ -9,7 +9,7 @@ by the voting logger, a give-up and an operator's replay all contend on that one
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -144,6 +144,30 @@ class BallotTable:
             .returning(Ballot.ref)
         )
         return self._run(lambda: bool(list(query.execute())))
+
+    def fence_many(self, fences: Mapping[bytes, str]) -> dict[bytes, BallotRow]:
+        """Leave a fence (a ``FENCED`` tombstone) under each ref of ``fences`` (ref ->
+        its election) that has no row yet, in one statement; the rows the others have."""
+        if not fences:
+            return {}
+        query = (
+            Ballot.insert_many(
+                [
+                    {
+                        "ref": ref,
+                        "election_id": election_id,
+                        "choice": None,
+                        "state": BallotState.FENCED,
+                    }
+                    for ref, election_id in fences.items()
+                ]
+            )
+            .on_conflict_ignore()
+            .returning(Ballot.ref)
+            .tuples()
+        )
+        fenced = self._run(lambda: {bytes(row[0]) for row in _rows(query)})
+        return self.rows(set(fences) - fenced)
 
     def supersede(self, ref: bytes) -> bool:
         """Mark a tombstone as superseded: its voter votes again, so it can never be

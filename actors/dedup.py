@@ -123,8 +123,16 @@ class VoteLogger:
         if batch.counted:
             self.claims.floor = self.watermark.advance(batch.counted)
         claims = self._settle_taken(parsed, batch)
-        for vote, claim in zip(parsed, claims, strict=True):
-            self._answer(vote, claim, sending, batch.problem)
+        stored = self._fence_suspended(parsed, claims)
+        for n, (vote, claim) in enumerate(zip(parsed, claims, strict=True)):
+            if n in stored:  # a redelivery of a ballot stored before the store went wrong
+                ballot = vote.ballot
+                sending.append(
+                    protocol.successful_message(ballot.machine_id, ballot.uuid, stored[n])
+                )
+                log.warning("vote.recorded_after_all", uuid=ballot.uuid, suspended=True)
+            else:
+                self._answer(vote, claim, sending, batch.problem)
         if outbox is None:
             self.publisher.publish_many(sending)
 
@@ -194,6 +202,28 @@ class VoteLogger:
             if state in BallotState.TOMBSTONES and self.ballots.supersede(ref):
                 claims[i] = self._reclaim(vote, result.held)
         return claims
+
+    def _fence_suspended(
+        self, votes: Sequence[_Vote], claims: Sequence[Claim]
+    ) -> dict[int, str | None]:
+        """Fence the ballot of each vote refused as suspended (one statement), so that its
+        answer, "not counted", stays true: Redis may hold a claim of it after all (made,
+        but its answer lost when Redis died, then the claims restored), which without the
+        fence would lock its voter out as "Already voted" for CLAIM_STALE_S, and let a
+        redelivery of it be stored. The receipts of the ballots stored already, by index."""
+        refs = {
+            n: self.secrets.ballot_ref(votes[n].tag)
+            for n, claim in enumerate(claims)
+            if claim is Claim.SUSPENDED
+        }
+        rows = self.ballots.fence_many(
+            {ref: votes[n].ballot.election_id for n, ref in refs.items()}
+        )
+        return {
+            n: rows[ref].receipt
+            for n, ref in refs.items()
+            if ref in rows and rows[ref].state == BallotState.RECORDED
+        }
 
     def _reclaim(self, vote: _Vote, held: bytes) -> Claim:
         """Claim the voter for ``vote`` in place of the tombstone ``held`` names."""
