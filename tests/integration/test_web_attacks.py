@@ -6,6 +6,7 @@ the voter who reads it."""
 from __future__ import annotations
 
 import random
+import threading
 import time
 
 from election.domain.receipts import new_receipt
@@ -50,3 +51,20 @@ def test_on_a_large_election_the_record_and_a_receipt_lookup_read_no_ballot_but_
     receipt = receipts_of(web, "5301")[LARGE // 2]
     status, found = web.json(f"/api/elections/5301/proof?receipt={receipt}")
     assert status == 200 and found["proved"] is True, found
+
+
+def test_a_flood_of_readyz_checks_the_dependencies_once_and_leaves_the_pages_quick(
+    web: Web,
+) -> None:
+    web.declare("5302")
+    # Pub/Sub is a dead port here, so each check waits out its timeout (3 s).
+    threads = [threading.Thread(target=web.get, args=("/readyz",)) for _ in range(60)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    status, took = timed(web, "/api/elections/5302/results")
+    for thread in threads:
+        thread.join(60)
+    # Before, 60 checks at once held every worker thread: this read took 3 s and more.
+    assert status == 200 and took < QUICK_S, took
+    assert web.get("/readyz")[0] == 503
