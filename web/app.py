@@ -9,7 +9,9 @@ elsewhere, never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -45,6 +47,8 @@ log = structlog.get_logger("web")
 POOL_CONNECTIONS = 8
 #: Seconds ``/readyz`` gives each dependency to answer.
 READY_TIMEOUT_S = 3.0
+#: Seconds a ``/readyz`` answer is given again before the dependencies are asked anew.
+READY_CACHE_S = 1.0
 
 
 async def healthz(request: Request) -> Response:
@@ -52,13 +56,33 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"ok": True})
 
 
+class ReadyCache:
+    """The last ``/readyz`` answer and when it was made; one check runs at a time.
+
+    Anyone may ask ``/readyz``, and each check opens a connection to every dependency
+    and holds a worker thread up to :data:`READY_TIMEOUT_S`: unshared, a flood of them
+    took every thread the page reads run on, and sent its connections on to the
+    services that store ballots."""
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.at = -math.inf
+        self.answer: tuple[dict[str, Any], int] = ({}, 503)
+
+
 async def readyz(request: Request) -> Response:
-    """Every dependency answers (``election status``'s checks): 200, else 503."""
+    """Every dependency answers (``election status``'s checks): 200, else 503; an answer
+    at most :data:`READY_CACHE_S` old is given again."""
     settings: Settings = request.state.settings
-    checks = await run_in_threadpool(health, settings, READY_TIMEOUT_S)
-    ok = all(check.ok for check in checks)
-    body = {"ok": ok, "checks": [check.as_dict() for check in checks]}
-    return JSONResponse(body, status_code=200 if ok else 503)
+    cache: ReadyCache = request.state.ready
+    async with cache.lock:
+        if time.monotonic() - cache.at > READY_CACHE_S:
+            checks = await run_in_threadpool(health, settings, READY_TIMEOUT_S)
+            ok = all(check.ok for check in checks)
+            body = {"ok": ok, "checks": [check.as_dict() for check in checks]}
+            cache.answer, cache.at = (body, 200 if ok else 503), time.monotonic()
+        body, status = cache.answer
+    return JSONResponse(body, status_code=status)
 
 
 async def api_elections(request: Request) -> Response:
@@ -136,7 +160,13 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         database = open_database(settings, max_connections=POOL_CONNECTIONS)
         hub = live.ResultsHub(views.live_fetch(database))
-        state = {"database": database, "settings": settings, "hub": hub, "public_key": public_key}
+        state = {
+            "database": database,
+            "settings": settings,
+            "hub": hub,
+            "public_key": public_key,
+            "ready": ReadyCache(),
+        }
         try:
             with running(settings.redis_url, settings.namespace, "web"):  # its heartbeat
                 yield state

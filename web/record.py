@@ -20,13 +20,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from config import Settings
 from election.cli import public_record
-from election.domain.bulletin import prove
+from election.domain.bulletin import PublicLeaf, prove
+from election.domain.checkpoints import SignedCheckpoint
 from election.domain.ed25519 import public_key_text
 from election.domain.errors import InvalidInput
 from election.domain.proofs import verify_proof_document
-from election.domain.receipts import parse_receipt
+from election.domain.receipts import commitment, parse_receipt
 from election.domain.votes import InvalidId, canonical_id
 from election.ops.log_signing import log_public_key
+from election.storage.ballot_log import BallotLog
+from election.storage.elections import ElectionRegistry
+from election.storage.models import Ballot, LogCheckpoint
 
 #: The bulletin files served before the seal (no leaves, and a result without counts).
 BEFORE_SEAL = (public_record.PUBLIC_KEY, public_record.CHECKPOINTS, public_record.RESULT)
@@ -53,16 +57,25 @@ def election_of(text: str) -> str | None:
 def summary(
     database: peewee.Database, election_id: str, public_key: Ed25519PublicKey | None
 ) -> dict[str, Any]:
-    """``/api/elections/E/record``: the latest checkpoint, the seal, the key, the files."""
-    parts = public_record.bulletin_parts(database, election_id)
-    latest = parts.checkpoints[-1].to_json() if parts.checkpoints else None
-    sealed = parts.result.get("log")
+    """``/api/elections/E/record``: the latest checkpoint, the seal, the key, the files.
+
+    Read without the leaves (one row each, every ballot): this page is linked from every
+    election's, and reading them made each visit cost as much as a whole bulletin."""
+    with public_record.snapshot(database):
+        latest = BallotLog(database).latest(election_id)
+        checkpoints = LogCheckpoint.select().where(LogCheckpoint.election_id == election_id)
+        count = checkpoints.count()
+        sealed_record = ElectionRegistry(database).sealed(election_id)
+    sealed = None
+    if sealed_record is not None and sealed_record.log_size is not None:
+        root = sealed_record.log_root
+        sealed = {"size": sealed_record.log_size, "root": None if root is None else root.hex()}
     files = list(AFTER_SEAL if sealed else BEFORE_SEAL) if latest else []
     return {
         "election": election_id,
         "public_key": None if public_key is None else public_key_text(public_key),
-        "latest": latest,
-        "checkpoints": len(parts.checkpoints),
+        "latest": None if latest is None else latest.to_json(),
+        "checkpoints": count,
         "sealed": sealed,
         "files": files,
     }
@@ -73,7 +86,9 @@ def bulletin_file(
 ) -> str | None:
     """The bulletin file ``name`` as ``election bulletin`` writes it, or ``None`` when it
     is not served (yet): no checkpoint, an unknown name, or the leaves before the seal."""
-    parts = public_record.bulletin_parts(database, election_id)
+    # Only the leaves' own file reads every ballot (a second per 100,000 of them).
+    wanted = name == public_record.LEAVES
+    parts = public_record.bulletin_parts(database, election_id, leaves=wanted)
     served = AFTER_SEAL if "log" in parts.result else BEFORE_SEAL
     if not parts.checkpoints or name not in served:
         return None
@@ -103,11 +118,12 @@ def lookup(
         receipt = parse_receipt(receipt_text)
     except InvalidInput as exc:
         return Lookup(400, {"error": f"not a receipt: {exc}"})
-    record = public_record.read_record(database, election_id)
-    if not record.checkpoints:
-        return Lookup(404, {"error": f"election {election_id} has no checkpoint yet"})
     try:
-        proof = prove(election_id, receipt, record.leaves, record.target())
+        held = _held_leaves(database, election_id, receipt)
+        if held is None:
+            return Lookup(404, {"error": f"election {election_id} has no checkpoint yet"})
+        leaves, target = held
+        proof = None if leaves is None else prove(election_id, receipt, leaves, target)
     except InvalidInput as exc:
         return Lookup(500, {"error": f"the record cannot prove receipts: {exc}"})
     if proof is None:
@@ -128,3 +144,42 @@ def lookup(
         "proved": problems == [],
     }
     return Lookup(200, body)
+
+
+def _held_leaves(
+    database: peewee.Database, election_id: str, receipt: str
+) -> tuple[list[PublicLeaf] | None, SignedCheckpoint] | None:
+    """The leaves a proof of ``receipt`` is made from (``None`` when that checkpoint holds
+    no such receipt), and the checkpoint it is made against (``Record.target``'s);
+    ``None`` before the first checkpoint.
+
+    Only the receipt's own row is read, by its unique receipt: a receipt held by no leaf
+    costs one lookup, not a read of every ballot (anyone may ask for any receipt). The
+    other leaves are their stored hashes, which is all a path needs; ``prove`` still
+    checks they give the checkpoint's root."""
+    with public_record.snapshot(database):
+        log = BallotLog(database)
+        latest = log.latest(election_id)
+        if latest is None:
+            return None
+        sealed = ElectionRegistry(database).sealed(election_id)
+        sealed_size = None if sealed is None else sealed.log_size
+        checkpoints = [latest]
+        if sealed_size is not None and sealed_size != latest.checkpoint.size:
+            checkpoints = log.checkpoints(election_id)  # a damaged record: target() says so
+        target = public_record.Record([], checkpoints, sealed_size).target()
+        size = target.checkpoint.size
+        row = (
+            Ballot.select(Ballot.position, Ballot.choice, Ballot.nonce)
+            .where((Ballot.receipt == receipt) & (Ballot.election_id == election_id))
+            .tuples()
+            .first()
+        )
+        if row is None or row[0] is None or row[2] is None or not 0 <= int(row[0]) < size:
+            return None, target
+        hashes = log.leaf_hashes(election_id, size)
+    position, opened = int(row[0]), commitment(int(row[1]), bytes(row[2]))
+    leaves = [PublicLeaf(n, "", b"", leaf) for n, leaf in enumerate(hashes)]
+    if position < len(leaves):  # else prove() says the record is damaged
+        leaves[position] = PublicLeaf(position, receipt, opened, hashes[position])
+    return leaves, target

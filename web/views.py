@@ -4,6 +4,7 @@ security headers every response carries."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -65,10 +66,17 @@ def live_fetch(database: peewee.Database) -> Fetch:
 
 async def live_results(request: Request) -> Response:
     """``/api/elections/{id}/live``: an event ``results`` with the snapshot now and at
-    each change (the result, turnout text, ballots per minute and its chart)."""
+    each change (the result, turnout text, ballots per minute and its chart); 404 for an
+    election that does not exist."""
     election_id = record.election_of(request.path_params["election_id"])
     if election_id is None:
         return JSONResponse({"error": no_such(request.path_params["election_id"])}, 404)
+    # Each election watched starts a poller: an ID that names no election would let anyone
+    # start thousands (one stream each) and keep PostgreSQL busy. During an outage the
+    # stream starts all the same and says so.
+    with contextlib.suppress(DatabaseDown):
+        if await read(request, reads.results, election_id) is None:
+            return JSONResponse({"error": no_such(election_id)}, 404)
     hub: ResultsHub = request.state.hub
 
     async def events() -> AsyncIterator[dict[str, str]]:

@@ -100,8 +100,11 @@ class BulletinParts:
     result: dict[str, Any]
 
 
-def bulletin_parts(database: peewee.Database, election_id: str) -> BulletinParts:
-    """The checkpoints, the leaves and the result a bulletin publishes, in one snapshot.
+def bulletin_parts(
+    database: peewee.Database, election_id: str, *, leaves: bool = True
+) -> BulletinParts:
+    """The checkpoints, the leaves (none unless ``leaves``: one row per ballot, which a
+    file without them need not read) and the result a bulletin publishes, in one snapshot.
 
     No counts before the seal: two bulletins a pass apart would tell, from the counts
     that moved and the few leaves that came, a choice per receipt.
@@ -124,7 +127,8 @@ def bulletin_parts(database: peewee.Database, election_id: str) -> BulletinParts
             result = result_of(registry, record).to_json()
         if sealed is not None and sealed.log_size is not None and sealed.log_root is not None:
             result["log"] = {"size": sealed.log_size, "root": sealed.log_root.hex()}
-        return BulletinParts(log.checkpoints(election_id), log.leaves(election_id), result)
+        listed = log.leaves(election_id) if leaves else []
+        return BulletinParts(log.checkpoints(election_id), listed, result)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,10 @@
 // the leaf hash from the election, receipt and commitment; the audit path up to the
 // checkpoint's root (RFC 9162, 2.1.3.2); and, where the browser has Ed25519, the
 // checkpoint's signature with the public key shown on the page. The same checks as
-// election.domain.proofs.verify_proof_document, so a server that lied is caught here.
+// election.domain.proofs.verify_proof_document, and one the server cannot make for the
+// voter: that the proof is of the election and receipt this page's own address asks for
+// (a genuine proof of another ballot would otherwise pass). So a server that lied is
+// caught here.
 "use strict";
 (function () {
   const encoder = new TextEncoder();
@@ -74,11 +77,33 @@
     return ok ? undefined : "the checkpoint's signature does not verify with this public key";
   }
 
+  // What this page was asked, read from its own address (which the server cannot
+  // change): the election of its path and the receipt of its query, each in the one
+  // form the proof must hold (election.domain.votes.canonical_id, receipts.parse_receipt).
+  function asked(location) {
+    const path = /^\/elections\/([^/]+)\/receipt$/.exec(location.pathname);
+    const typed = new URLSearchParams(location.search).get("receipt");
+    if (!path || typed === null) return null;
+    let election = decodeURIComponent(path[1]);
+    if (/^[0-9]+$/.test(election)) election = BigInt(election).toString();
+    const receipt = typed.replace(/[\s\-\u2010-\u2015\u2212]+/g, "").toUpperCase()
+      .replace(/[IL]/g, "1").replace(/O/g, "0");
+    return { election, receipt };
+  }
+
   // Everything wrong with the proof, in words (empty: proved), and whether the
-  // signature was checked too.
-  async function verifyProof(proof, publicKey) {
+  // signature was checked too. With ``expected`` (``asked``'s), the proof must also be of
+  // that election and receipt: a genuine proof of another voter's receipt proves nothing
+  // about this one.
+  async function verifyProof(proof, publicKey, expected) {
     const problems = [];
     const checkpoint = proof.checkpoint;
+    if (expected && proof.election_id !== expected.election) {
+      problems.push("the proof is of another election than this page's");
+    }
+    if (expected && String(proof.receipt).replace(/-/g, "") !== expected.receipt) {
+      problems.push("the proof is of another receipt than the one asked for");
+    }
     if (checkpoint.election_id !== proof.election_id) problems.push("the checkpoint is of another election");
     if (proof.tree_size !== checkpoint.size) problems.push("the proof's tree size is not the checkpoint's");
     const data = concat(
@@ -100,7 +125,7 @@
     return { problems, signatureChecked: signature === undefined };
   }
 
-  window.electionVerify = { verifyProof };
+  window.electionVerify = { verifyProof, asked };
 
   const target = document.getElementById("browser-check");
   if (!target) return;
@@ -109,13 +134,14 @@
     return;
   }
   const { proof, public_key: publicKey } = JSON.parse(target.dataset.proof);
-  verifyProof(proof, publicKey)
+  const expected = asked(window.location) || { election: null, receipt: null };
+  verifyProof(proof, publicKey, expected)
     .then(({ problems, signatureChecked }) => {
       target.className = problems.length ? "bad" : "ok";
       target.dataset.result = problems.length ? "failed" : "proved";
       target.textContent = problems.length
         ? "Not proved in this browser: " + problems.join("; ")
-        : "Proved in this browser: the receipt's leaf leads to the checkpoint's root" +
+        : "Proved in this browser: receipt " + proof.receipt + "'s leaf leads to the checkpoint's root" +
           (signatureChecked ? ", and the checkpoint's signature verifies." : " (this browser cannot check Ed25519 signatures).");
     })
     .catch((error) => {
