@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from bench.browser import chromium
@@ -39,7 +40,10 @@ def until(condition: Callable[[], T], timeout_s: float, what: str) -> T:
     """Poll ``condition`` (page state) until truthy; fail naming ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except (StaleElementReferenceException, NoSuchElementException):
+            value = None  # the page is being replaced (a form sent, a link followed)
         if value:
             return value
         if time.monotonic() > deadline:
