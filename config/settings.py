@@ -42,6 +42,8 @@ _HOST_PORT = re.compile(r"[A-Za-z0-9.\-\[\]:]+:(\d{1,5})")
 #: within Pub/Sub's 255 characters.
 MAX_NAMESPACE = 255 - len("-machine-") - 64 - 9
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+#: ``LIVE_RESULTS``: per-choice counts live (the default), or only the total until the seal.
+LIVE_RESULTS = ("choices", "total")
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class Settings:
     #: else derived from the log key).
     log_key: str | None
     log_public_key: str | None
+    #: What the web process shows of an election before its seal (``LIVE_RESULTS``):
+    #: ``choices``, every count as it stands; ``total``, the total and turnout only.
+    live_results: str
     #: The operator console's login (``OPERATOR_TOKEN``); unset, the console is disabled.
     #: There is no default: a default would be everyone's password.
     operator_token: bytes | None
@@ -200,7 +205,11 @@ def _processes(get: _Get) -> dict[str, Any]:
     log_format = get("LOG_FORMAT", "auto").lower()
     if log_format not in ("auto", "console", "json"):
         raise ConfigError(f"LOG_FORMAT must be auto, console or json, got {log_format!r}")
+    live_results = get("LIVE_RESULTS", "choices").lower()
+    if live_results not in LIVE_RESULTS:
+        raise ConfigError(f"LIVE_RESULTS must be choices or total, got {live_results!r}")
     return {
+        "live_results": live_results,
         "choices": _integer("ELECTION_CHOICES", get("ELECTION_CHOICES", "5"), low=1, high=1000),
         "undeclared": parse_undeclared(get("ELECTION_UNDECLARED", "accept")),
         "log_level": log_level,

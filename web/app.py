@@ -94,15 +94,22 @@ async def api_elections(request: Request) -> Response:
 
 
 async def api_results(request: Request) -> Response:
-    """``election results E --json``; 404 for an election that does not exist."""
+    """``election results E --json`` (its per-choice counts withheld before the seal under
+    ``LIVE_RESULTS=total``); 404 for an election that does not exist."""
     election_id = request.path_params["election_id"]
     try:
-        result = await read(request, reads.results, election_id)
+        result = await read(request, reads.results, election_id, withholds(request))
     except DatabaseDown as exc:
         return unavailable_json(exc)
     if result is None:
         return JSONResponse({"error": no_such(election_id)}, status_code=404)
     return JSONResponse(result)
+
+
+def withholds(request: Request) -> bool:
+    """Whether this deployment shows only totals before the seal (``LIVE_RESULTS``)."""
+    settings: Settings = request.state.settings
+    return settings.live_results == "total"
 
 
 async def index(request: Request) -> Response:
@@ -117,7 +124,7 @@ async def election(request: Request) -> Response:
     """``/elections/{id}``: one election's result as it stands, kept current live."""
     election_id = request.path_params["election_id"]
     try:
-        snapshot = await read(request, reads.live, election_id)
+        snapshot = await read(request, reads.live, election_id, withholds(request))
     except DatabaseDown:
         return unavailable_page()
     if snapshot is None:
@@ -159,7 +166,7 @@ def build_app(settings: Settings) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         database = open_database(settings, max_connections=POOL_CONNECTIONS)
-        hub = live.ResultsHub(views.live_fetch(database))
+        hub = live.ResultsHub(views.live_fetch(database, settings.live_results == "total"))
         state = {
             "database": database,
             "settings": settings,

@@ -77,8 +77,13 @@ def election_page(result: dict[str, Any], series: Sequence[tuple[int, int]]) -> 
     seal = "sealed" if result["sealed"] else "not sealed"
     choices = "\n".join(
         f"<tr><td>{text(choice['name'])}</td>"
-        f'<td class="n" data-choice="{n}">{text(choice["votes"])}</td></tr>'
+        f'<td class="n" data-choice="{n}">{_votes(choice["votes"])}</td></tr>'
         for n, choice in enumerate(result["choices"])
+    )
+    withheld = (
+        f'<p id="withheld"><small>{text(result["withheld"].capitalize())}.</small></p>\n'
+        if "withheld" in result
+        else ""
     )
     href = election_href(election_id)
     body = (
@@ -92,6 +97,7 @@ def election_page(result: dict[str, Any], series: Sequence[tuple[int, int]]) -> 
         f'<tr><th>Total</th><th class="n" id="total">{text(result["total"])}</th></tr>\n'
         "</table>\n"
         f'<p id="turnout">{text(turnout_text(int(result["total"]), result["roll"]))}</p>\n'
+        f"{withheld}"
         "<h2>Ballots logged per minute</h2>\n"
         f"{bar_chart(series)}\n"
         "<p><small>From the signed checkpoints of the ballot log, a second or two behind "
@@ -101,6 +107,11 @@ def election_page(result: dict[str, Any], series: Sequence[tuple[int, int]]) -> 
         '<a href="/">All elections</a></p>\n</main>'
     )
     return document(f"{title} ({election_id})", body, script="live.js")
+
+
+def _votes(votes: object) -> str:
+    """A choice's count, or a dash where it is withheld until the seal."""
+    return "—" if votes is None else text(votes)
 
 
 def error_page(heading: str, detail: str) -> str:

@@ -28,9 +28,31 @@ def elections(database: peewee.Database) -> list[dict[str, Any]]:
         return summaries(ElectionRegistry(database))
 
 
-def results(database: peewee.Database, election_id: str) -> dict[str, Any] | None:
-    """``election results E --json`` of ``election_id``; ``None`` when there is no such
+#: What stands in a withheld result's ``withheld`` field.
+WITHHELD = "per-choice counts are published at the seal (LIVE_RESULTS=total)"
+
+
+def results(
+    database: peewee.Database, election_id: str, withhold: bool = False
+) -> dict[str, Any] | None:
+    """``election results E --json`` of ``election_id``, its per-choice counts
+    :func:`withheld` before the seal if ``withhold``; ``None`` when there is no such
     election: not declared and no votes recorded under it (nor a valid ID at all)."""
+    result = _results(database, election_id)
+    return withheld(result) if withhold and result is not None else result
+
+
+def withheld(result: dict[str, Any]) -> dict[str, Any]:
+    """``result`` with each choice's votes ``None`` until it is sealed (``LIVE_RESULTS=
+    total``): live per-choice counts, beside a receipt's log position, can tell that
+    receipt's choice (docs/SECURITY.md). The total and turnout stay."""
+    if result["sealed"]:
+        return result
+    choices = [{**choice, "votes": None} for choice in result["choices"]]
+    return {**result, "choices": choices, "withheld": WITHHELD}
+
+
+def _results(database: peewee.Database, election_id: str) -> dict[str, Any] | None:
     try:
         election_id = canonical_id(election_id)
     except InvalidId:
@@ -44,10 +66,12 @@ def results(database: peewee.Database, election_id: str) -> dict[str, Any] | Non
     return result_from(record, counts, sealed).to_json()
 
 
-def live(database: peewee.Database, election_id: str) -> dict[str, Any] | None:
+def live(
+    database: peewee.Database, election_id: str, withhold: bool = False
+) -> dict[str, Any] | None:
     """What the live results stream sends: the result as :func:`results` gives it, and
     the ballots logged per minute (``web.series``); ``None`` for no such election."""
-    result = results(database, election_id)
+    result = results(database, election_id, withhold)
     if result is None:
         return None
     with database.connection_context():

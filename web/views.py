@@ -45,12 +45,13 @@ SECURITY_HEADERS = (
 )
 
 
-def live_fetch(database: peewee.Database) -> Fetch:
-    """The hub's read of one election: its snapshot with the page's parts, or an error."""
+def live_fetch(database: peewee.Database, withhold: bool) -> Fetch:
+    """The hub's read of one election: its snapshot with the page's parts, or an error;
+    per-choice counts withheld before the seal if ``withhold``."""
 
     async def fetch(election_id: str) -> dict[str, Any]:
         try:
-            snapshot = await run_in_threadpool(reads.live, database, election_id)
+            snapshot = await run_in_threadpool(reads.live, database, election_id, withhold)
         except reads.DATABASE_ERRORS as exc:
             log.warning("live.read_failed", election_id=election_id, error=one_line(exc))
             return {"error": "the results cannot be read just now; retrying"}

@@ -193,3 +193,30 @@ def test_every_response_carries_the_security_headers(web: Web) -> None:
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_with_live_results_total_no_count_per_choice_is_shown_before_the_seal(
+    web: Web, tmp_path: Path
+) -> None:
+    web.declare("5206")
+    web.ballots("5206", 0, 2, 2)
+    totals = start_web("web-total", {**web.env, "LIVE_RESULTS": "total"}, tmp_path)
+    try:
+        status, result = totals.json("/api/elections/5206/results")
+        assert status == 200 and result["total"] == 3
+        assert [choice["votes"] for choice in result["choices"]] == [None, None, None]
+        assert "published at the seal" in result["withheld"]
+        event = next(
+            events(
+                Web(totals.base, totals.service, web.env, web.database), "/api/elections/5206/live"
+            )
+        )
+        assert [c["votes"] for c in event["result"]["choices"]] == [None, None, None]
+        _, _, page = totals.get("/elections/5206")
+        assert 'data-choice="2">—</td>' in page and ">2</td>" not in page
+        checkpoint(web, "5206")
+        seal(web, "5206")
+        status, result = totals.json("/api/elections/5206/results")
+        assert result == web.cli_results("5206") and "withheld" not in result
+    finally:
+        totals.service.stop()

@@ -67,6 +67,7 @@ def test_against_the_emulator_every_setting_has_a_default() -> None:
         namespace=DEFAULT_TOPIC,
         choices=5,
         undeclared=Undeclared.ACCEPT,
+        live_results="choices",
         log_level="INFO",
         log_format="auto",
         worker_processes=1,
@@ -450,3 +451,9 @@ def test_only_a_redis_broker_makes_dramatiq_poll_fast() -> None:
 
     assert dramatiq_environment(redis_broker) == {"dramatiq_worker_timeout": "7"}
     assert dramatiq_environment(rabbitmq_broker) == {}
+
+
+def test_live_results_is_choices_or_total_and_nothing_else() -> None:
+    assert load_settings({**EMULATOR, "LIVE_RESULTS": "Total"}).live_results == "total"
+    with pytest.raises(ConfigError, match="LIVE_RESULTS must be choices or total"):
+        load_settings({**EMULATOR, "LIVE_RESULTS": "some"})

@@ -20,12 +20,15 @@
     const result = snapshot.result;
     result.choices.forEach((choice, n) => {
       const cell = document.querySelector('[data-choice="' + n + '"]');
-      if (cell) cell.textContent = String(choice.votes);
+      // null: withheld until the seal (LIVE_RESULTS=total).
+      if (cell) cell.textContent = choice.votes === null ? "—" : String(choice.votes);
     });
     setText("total", result.total);
     setText("state", result.state);
     setText("seal", result.sealed ? "sealed" : "not sealed");
     setText("turnout", snapshot.turnout);
+    const withheld = document.getElementById("withheld");
+    if (withheld && !result.withheld) withheld.remove();
     const chart = document.getElementById("per-minute");
     if (chart && chart.outerHTML !== snapshot.chart) chart.outerHTML = snapshot.chart;
     main.dataset.updated = String(Date.now());
