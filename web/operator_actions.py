@@ -3,8 +3,8 @@
 
 - Replay and Purge: ``election dead-letters replay|purge`` (``actors.replay.replaying``,
   ``DeadLetters.remove``).
-- Open: ``election open`` (``election.cli.elections.open_election``, which announces it).
-- Close: ``election close`` (``election.cli.closing.close_election``: barrier, announcement,
+- Open: ``election open`` (``election.ops.open_close.open_election``, which announces it).
+- Close: ``election close`` (``election.ops.open_close.close_election``: barrier, announcement,
   drain, seal), waiting as long as the command does by default.
 
 An action never raises for what an operator can act on (a missing election, a server
@@ -63,7 +63,7 @@ _HANDLED: tuple[type[Exception], ...] = (ElectionError, redis.RedisError, *DATAB
 def replay(settings: Settings, database: peewee.Database, letter_id: str) -> Outcome:
     """Replay one dead letter; ``ok`` when its outcome is final (the letter is gone)."""
     from actors.replay import replaying
-    from election.cli.reach import reachable
+    from election.ops.reach import reachable
 
     client = connect_redis(settings.redis_url, timeout_s=REDIS_TIMEOUT_S)
     try:
@@ -95,7 +95,7 @@ def purge(settings: Settings, letter_id: str) -> Outcome:
 
 def open_(settings: Settings, database: peewee.Database, election_id: str) -> Outcome:
     """Open ``election_id`` and announce it, as ``election open`` does."""
-    from election.cli.elections import open_election
+    from election.ops.open_close import open_election
 
     try:
         with database.connection_context():
@@ -107,7 +107,7 @@ def open_(settings: Settings, database: peewee.Database, election_id: str) -> Ou
 
 def close(settings: Settings, database: peewee.Database, election_id: str) -> Outcome:
     """Close, drain and seal ``election_id``, as ``election close`` does."""
-    from election.cli.closing import DRAIN_MARGIN_S, close_election
+    from election.ops.open_close import DRAIN_MARGIN_S, close_election
 
     client = connect_redis(settings.redis_url, timeout_s=REDIS_TIMEOUT_S)
     try:

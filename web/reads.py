@@ -12,9 +12,8 @@ from typing import Any
 import peewee
 from playhouse.pool import MaxConnectionsExceeded
 
-from election.cli.listing import summaries
-from election.cli.tally import counts_of, result_from, undeclared_json
 from election.domain.votes import InvalidId, canonical_id
+from election.ops.results import counts_of, result_from, summaries, undeclared_json
 from election.storage.elections import ElectionRegistry
 from web.series import MINUTE_MS, per_minute
 

@@ -19,7 +19,6 @@ import peewee
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from config import Settings
-from election.cli import public_record
 from election.domain.bulletin import PublicLeaf, prove
 from election.domain.checkpoints import SignedCheckpoint
 from election.domain.ed25519 import public_key_text
@@ -27,6 +26,7 @@ from election.domain.errors import InvalidInput
 from election.domain.proofs import verify_proof_document
 from election.domain.receipts import commitment, parse_receipt
 from election.domain.votes import InvalidId, canonical_id
+from election.ops import public_record
 from election.ops.log_signing import log_public_key
 from election.storage.ballot_log import BallotLog
 from election.storage.elections import ElectionRegistry

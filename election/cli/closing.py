@@ -14,20 +14,11 @@ from typing import TYPE_CHECKING
 from config import Settings
 from election.cli.args import Subparsers, id_arg, positive_float, stores
 from election.cli.exits import RET_OK
-from election.cli.reach import reachable
-from election.cli.tally import result_from
-from election.domain.errors import Unavailable
-from election.ops.preflight import one_line
+from election.ops.open_close import DRAIN_MARGIN_S, close_election
+from election.ops.results import result_from
 
 if TYPE_CHECKING:
-    import peewee
-    import redis
-
-    from actors.closing import Closed, Progress
-
-#: Seconds the drain waits beyond ``CLAIM_STALE_S`` (after which every claim still
-#: without a row is fenced) by default.
-DRAIN_MARGIN_S = 30.0
+    pass
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -75,36 +66,6 @@ def run_close(settings: Settings, args: argparse.Namespace) -> int:
     if closed.drained is not None and not closed.announced:
         print("  (the close could not be announced; the loggers refuse its votes anyway)")
     return RET_OK
-
-
-def close_election(
-    settings: Settings,
-    database: peewee.Database,
-    client: redis.Redis,
-    election_id: str,
-    timeout_s: float,
-    *,
-    progress: Progress | None = None,
-) -> Closed:
-    """Close, drain and seal ``election_id`` (what ``election close`` and the operator
-    console's Close both do); an unreachable Pub/Sub, PostgreSQL or Redis is
-    :class:`Unavailable`."""
-    import redis
-
-    from actors.closing import ElectionCloser
-    from election.pubsub.client import Publisher
-    from election.storage.elections import ElectionRegistry
-
-    publisher = Publisher(settings)
-    closer = ElectionCloser(
-        settings, ElectionRegistry(database), client, publisher, progress=progress
-    )
-    try:
-        return reachable(lambda: closer.close(election_id, timeout_s), settings)
-    except redis.RedisError as exc:
-        raise Unavailable(f"cannot reach Redis: {one_line(exc)}") from None
-    finally:
-        publisher.close()
 
 
 class ProgressLine:

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING
 from config import Settings
 from election.cli.args import Subparsers, open_redis, stores
 from election.cli.exits import RET_ERROR, RET_OK
-from election.cli.reach import reachable
 from election.domain.errors import InvalidInput
 from election.logs import configure_from_settings
+from election.ops.reach import reachable
 
 if TYPE_CHECKING:
     from actors.dead_letters import DeadLetter, DeadLetters

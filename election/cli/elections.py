@@ -22,19 +22,15 @@ Decisions (issue 12):
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
-import peewee
 import redis
 
 from config import Settings
 from election.cli.args import Subparsers, id_arg, postgres, stores
 from election.cli.exits import RET_OK
-from election.cli.reach import STARTUP_TIMEOUT_S, reachable
 from election.domain.errors import InvalidInput, Unavailable
 from election.domain.manifest import (
     Definition,
@@ -44,13 +40,11 @@ from election.domain.manifest import (
     roll_location,
 )
 from election.domain.secrecy import VoterSecrets
+from election.ops.open_close import announcer, open_election
 from election.ops.preflight import one_line
+from election.ops.reach import stored
 from election.storage import close_barrier
 from election.storage.elections import ElectionRecord, ElectionRegistry
-
-T = TypeVar("T")
-#: Announces one stored change (see :func:`announcer`).
-Announce = Callable[[ElectionRecord], None]
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -109,18 +103,6 @@ def run_open(settings: Settings, args: argparse.Namespace) -> int:
     return RET_OK
 
 
-def open_election(
-    settings: Settings, database: peewee.Database, election_id: str
-) -> ElectionRecord:
-    """Open ``election_id`` and announce it (what ``election open`` and the operator
-    console's Open both do); the topic is looked up before anything is stored."""
-    settings.require_signing_key()
-    with announcer(settings) as announce:
-        record = stored(lambda: ElectionRegistry(database).open(election_id), settings)
-        announce(record)
-    return record
-
-
 def read_definition(path: Path, settings: Settings) -> Definition:
     """The manifest at ``path`` and the roll it names (read relative to it)."""
     try:
@@ -155,49 +137,6 @@ def created_line(record: ElectionRecord, created: bool) -> str:
         f"created election {record.election_id} {title} "
         f"({len(record.choices)} choices, {roll}, {state})"
     )
-
-
-@contextlib.contextmanager
-def announcer(settings: Settings) -> Iterator[Announce]:
-    """A function that announces a stored change; the topic is looked up first, so an
-    unreachable Pub/Sub stops the command before it stores anything."""
-    from election.ops.announce import announce
-    from election.pubsub.client import Publisher, admin_retry
-
-    publisher = Publisher(settings)
-
-    def announce_one(record: ElectionRecord) -> None:
-        try:
-            reachable(lambda: announce(settings, publisher, record), settings)
-        except Unavailable as exc:
-            raise Unavailable(
-                f"{exc} (election {record.election_id} is stored as "
-                f"{record.stored_state.value}; its election changed event was not sent)"
-            ) from None
-
-    try:
-        reachable(
-            lambda: publisher.client.get_topic(
-                topic=publisher.topic,
-                timeout=STARTUP_TIMEOUT_S,
-                retry=admin_retry(STARTUP_TIMEOUT_S),
-            ),
-            settings,
-        )
-        yield announce_one
-    finally:
-        publisher.close()
-
-
-def stored(call: Callable[[], T], settings: Settings) -> T:
-    """Run a registry call; a schema without the election tables says to provision."""
-    try:
-        return reachable(call, settings)
-    except peewee.ProgrammingError as exc:
-        raise Unavailable(
-            f"PostgreSQL schema {settings.database_schema} has no election tables "
-            f"({one_line(exc)}); run `election provision` first"
-        ) from None
 
 
 def redis_call(call: Callable[[], object]) -> None:

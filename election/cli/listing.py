@@ -2,7 +2,7 @@
 
 The state printed is the effective one (the manifest's times applied); the counts are
 the sealed ones once the result is sealed, else the ballots recorded so far
-(``election.cli.tally.counts_of``, the same as ``election results``).
+(``election.ops.results.counts_of``, the same as ``election results``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 from config import Settings
 from election.cli.args import Subparsers, id_arg, postgres
-from election.cli.elections import stored
 from election.cli.exits import RET_OK
-from election.cli.tally import result_of
 from election.domain.results import Result, turnout_text
+from election.ops.reach import stored
+from election.ops.results import result_of, summaries
 from election.storage.elections import ElectionRecord, ElectionRegistry
 
 
@@ -62,26 +62,6 @@ def run_list(settings: Settings, args: argparse.Namespace) -> int:
     for line in aligned(table, numeric={2, 3, 4}):
         print(line)
     return RET_OK
-
-
-def summaries(registry: ElectionRegistry) -> list[dict[str, Any]]:
-    """Every declared election as ``list --json`` prints it, by ID."""
-    rows = []
-    for record in registry.all():
-        sealed = registry.sealed(record.election_id)
-        total = sealed.total if sealed else sum(registry.counts(record.election_id).values())
-        rows.append(
-            {
-                "election": record.election_id,
-                "title": record.title,
-                "state": record.state().value,
-                "sealed": sealed is not None,
-                "choices": list(record.choices),
-                "roll": record.roll_size,
-                "total": total,
-            }
-        )
-    return rows
 
 
 def aligned(table: list[list[str]], numeric: set[int]) -> list[str]:

@@ -17,9 +17,9 @@ from election.cli.args import (
     positive_int,
 )
 from election.cli.exits import RET_ERROR, RET_OK, RET_UNAVAILABLE
-from election.cli.reach import STARTUP_TIMEOUT_S, reachable
 from election.domain.errors import InvalidInput
 from election.logs import configure_logging
+from election.ops.reach import STARTUP_TIMEOUT_S, reachable
 
 
 def add_parser(subparsers: Subparsers) -> None:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
-from election.cli import public_record
 from election.cli.args import Subparsers, id_arg, postgres
-from election.cli.elections import stored
 from election.cli.exits import RET_ERROR, RET_OK
 from election.domain.errors import InvalidInput
+from election.ops import public_record
+from election.ops.reach import stored
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -125,7 +125,7 @@ def run_proof(args: argparse.Namespace) -> int:
         if of and of != {args.election_id}:
             raise InvalidInput(f"{args.bulletin} is the record of election {sorted(of)[0]!r}")
     else:
-        record = public_record.read_database(load_settings(), args.election_id)
+        record = read_database(load_settings(), args.election_id)
     leaves, checkpoints = record.leaves, record.checkpoints
     if not checkpoints:
         print(f"election proof: election {args.election_id} has no checkpoint yet", file=sys.stderr)
@@ -259,3 +259,9 @@ def _utc(checkpoint: Any) -> str:
 
     moment = datetime.fromtimestamp(checkpoint.timestamp_ms / 1000, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def read_database(settings: Settings, election_id: str) -> public_record.Record:
+    """An election's record from PostgreSQL, in one snapshot."""
+    with postgres(settings, "proof") as database:
+        return stored(lambda: public_record.read_record(database, election_id), settings)

@@ -12,7 +12,7 @@ import argparse
 from config import Settings
 from election.cli.args import Subparsers, id_arg, stores
 from election.cli.exits import RET_ERROR, RET_OK
-from election.cli.reach import reachable
+from election.ops.reach import reachable
 
 
 def add_parser(subparsers: Subparsers) -> None:

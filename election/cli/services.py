@@ -15,9 +15,9 @@ import structlog
 from config import Settings
 from election.cli.args import Subparsers, on_stop_signals, positive_int
 from election.cli.exits import RET_ERROR, RET_OK
-from election.cli.reach import STARTUP_TIMEOUT_S, reachable
 from election.domain.routes import SERVICES
 from election.logs import configure_from_settings
+from election.ops.reach import STARTUP_TIMEOUT_S, reachable
 
 log = structlog.get_logger("election.cli")
 

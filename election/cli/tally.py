@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 import peewee
 
@@ -21,14 +20,11 @@ from config import Settings
 from election.cli.args import Subparsers, id_arg
 from election.cli.exits import RET_OK
 from election.domain.errors import Unavailable
-from election.domain.results import Result, tally
 from election.logs import configure_from_settings
 from election.ops.preflight import one_line
+from election.ops.results import counts_of, result_from, undeclared_json
 from election.storage.elections import ElectionRecord, ElectionRegistry
 from election.storage.models import open_database
-
-#: The ``state`` of an undeclared election in ``--json``.
-UNDECLARED = "undeclared"
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -92,42 +88,9 @@ def read(
     return record, counts, sealed
 
 
-def counts_of(registry: ElectionRegistry, election_id: str) -> tuple[dict[int, int], bool]:
-    """The sealed counts when the result is sealed, else the recorded ones so far."""
-    sealed = registry.sealed(election_id)
-    if sealed is not None:
-        return dict(enumerate(sealed.counts)), True
-    return registry.counts(election_id), False
-
-
-def result_of(registry: ElectionRegistry, record: ElectionRecord) -> Result:
-    """The result of a declared election as it stands (sealed or so far)."""
-    return result_from(record, *counts_of(registry, record.election_id))
-
-
-def result_from(record: ElectionRecord, counts: dict[int, int], sealed: bool) -> Result:
-    """The result of ``counts``, in the election's state now."""
-    return tally(record, counts, state=record.state(), sealed=sealed, roll_size=record.roll_size)
-
-
 def undeclared_lines(election_id: str, counts: dict[int, int]) -> list[str]:
     """The tally of an undeclared election, as ``election tally`` has always printed it."""
     lines = [f"election {election_id}"]
     lines += [f"  choice {choice}: {votes}" for choice, votes in sorted(counts.items())]
     lines.append(f"  total: {sum(counts.values())}")
     return lines
-
-
-def undeclared_json(election_id: str, counts: dict[int, int]) -> dict[str, Any]:
-    """``--json`` of an undeclared election: the result's keys; choices named by index,
-    only those that got votes (there is no ballot to list the others)."""
-    return {
-        "election": election_id,
-        "title": None,
-        "state": UNDECLARED,
-        "sealed": False,
-        "total": sum(counts.values()),
-        "roll": None,
-        "turnout": None,
-        "choices": [{"name": str(c), "votes": v} for c, v in sorted(counts.items())],
-    }

@@ -14,9 +14,6 @@ from typing import Any
 
 import peewee
 
-from config import Settings
-from election.cli.args import postgres
-from election.cli.elections import stored
 from election.domain.errors import InvalidInput
 
 #: The files of a bulletin.
@@ -72,12 +69,6 @@ def read_bulletin(directory: Path) -> Record:
     return Record(leaves, ordered, sealed_size)
 
 
-def read_database(settings: Settings, election_id: str) -> Record:
-    """An election's record from PostgreSQL, in one snapshot."""
-    with postgres(settings, "proof") as database:
-        return stored(lambda: read_record(database, election_id), settings)
-
-
 def read_record(database: peewee.Database, election_id: str) -> Record:
     """An election's record from ``database``, in one snapshot (the one read that both
     ``election proof`` and the web's receipt lookup make)."""
@@ -109,7 +100,7 @@ def bulletin_parts(
     No counts before the seal: two bulletins a pass apart would tell, from the counts
     that moved and the few leaves that came, a choice per receipt.
     """
-    from election.cli.tally import UNDECLARED, result_of, undeclared_json
+    from election.ops.results import UNDECLARED, result_of, undeclared_json
     from election.storage.ballot_log import BallotLog
     from election.storage.elections import ElectionRegistry
 

@@ -1,4 +1,5 @@
-"""Start-up calls to Pub/Sub and PostgreSQL, with "cannot reach it" as one clear error.
+"""Calls to Pub/Sub and PostgreSQL, with "cannot reach it" (or "not provisioned") as one
+clear error.
 
 The client libraries report an unreachable server in their own exception classes (gRPC's
 through ``google.api_core``, peewee's wrapping the driver's); :func:`reachable` turns
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import peewee
 from google.api_core import exceptions as api_exceptions
 
 from config import Settings
@@ -47,3 +49,14 @@ def reachable(call: Callable[[], T], settings: Settings) -> T:
         ) from None
     except peewee.OperationalError as exc:
         raise Unavailable(f"cannot reach PostgreSQL: {one_line(exc)}") from None
+
+
+def stored(call: Callable[[], T], settings: Settings) -> T:
+    """Run a registry call; a schema without the election tables says to provision."""
+    try:
+        return reachable(call, settings)
+    except peewee.ProgrammingError as exc:
+        raise Unavailable(
+            f"PostgreSQL schema {settings.database_schema} has no election tables "
+            f"({one_line(exc)}); run `election provision` first"
+        ) from None
