@@ -15,6 +15,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import structlog
+
+log = structlog.get_logger("web.live")
+
 #: Seconds between two reads of a watched election.
 INTERVAL_S = 0.25
 #: Seconds between two reads once its result is sealed (it can no longer change).
@@ -81,7 +85,11 @@ class ResultsHub:
 
     async def _poll(self, election_id: str, watch: _Watch) -> None:
         while True:
-            snapshot = await self.fetch(election_id)
+            try:
+                snapshot = await self.fetch(election_id)
+            except Exception:  # a bug must not freeze every page that watches: say so, go on
+                log.exception("live.poll_failed", election_id=election_id)
+                snapshot = {"error": "the results cannot be shown just now; retrying"}
             if snapshot != watch.latest:
                 async with watch.changed:
                     watch.latest, watch.version = snapshot, watch.version + 1

@@ -136,10 +136,13 @@ class Heartbeat:
     def stop(self) -> None:
         """Stop beating and remove this instance's key (it is gone, not merely late)."""
         self._beats.stop(timeout_s=5)
+        client = self.connect()
         try:
-            self.connect().delete(f"{key_prefix(self.namespace)}{self.kind}:{self.instance}")
+            client.delete(f"{key_prefix(self.namespace)}{self.kind}:{self.instance}")
         except redis.RedisError as exc:
             log.warning("heartbeat.remove_failed", kind=self.kind, error=str(exc))
+        finally:
+            client.close()
 
     def _beat(self, client: redis.Redis) -> None:
         beat(client, self.namespace, self.kind, self.instance, self.started_at)

@@ -47,6 +47,12 @@ class Periodic:
 
     def _run(self) -> None:
         client = self.connect()
+        try:
+            self._loop(client)
+        finally:
+            client.close()
+
+    def _loop(self, client: redis.Redis) -> None:
         failing = False
         first = True
         while True:
@@ -62,6 +68,10 @@ class Periodic:
             except redis.RedisError as exc:
                 if not failing:
                     log.warning(f"{self.name}.failed", error=str(exc))
+                failing = True
+            except Exception:  # a bug: said once per outage, and the chore goes on
+                if not failing:
+                    log.exception(f"{self.name}.failed")
                 failing = True
             if stopping:
                 return

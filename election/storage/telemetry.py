@@ -97,7 +97,9 @@ class Telemetry:
             return 0
         key = metrics_key(namespace)
         try:
-            pipe = client.pipeline(transaction=False)
+            # MULTI/EXEC: all of a flush is added or none, so giving it back on an error
+            # cannot count twice what was half written.
+            pipe = client.pipeline(transaction=True)
             for name, amount in counts.items():
                 pipe.hincrby(key, name, amount)
             for name, value in sums.items():

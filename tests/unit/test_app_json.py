@@ -24,12 +24,12 @@ EMULATOR = {"PUBSUB_EMULATOR_HOST": "127.0.0.1:8085"}
 #: What each add-on sets, by the platform's naming.
 ADDON_VARIABLES = {
     "heroku-postgresql": "DATABASE_URL",
-    "heroku-redis": "REDIS_URL",
     "cloudamqp": "CLOUDAMQP_URL",
 }
 #: Variables read outside ``config.load_settings``, and by whom.
 READ_ELSEWHERE = {
     "PORT": "election web (election/cli/web.py)",
+    "FORWARDED_ALLOW_IPS": "uvicorn, in election web",
 }
 
 
@@ -120,3 +120,13 @@ def test_the_pinned_python_is_one_the_project_supports() -> None:
     pinned = (ROOT / ".python-version").read_text().strip()
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert pyproject["project"]["requires-python"] == f">={pinned}"
+
+
+def test_the_buildpack_finds_a_requirements_file_that_installs_the_project() -> None:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    assert [line for line in lines if line and not line.startswith("#")] == ["."]
+
+
+def test_the_durable_redis_is_required_not_an_add_on(app: Any) -> None:
+    assert app["env"]["REDIS_URL"]["required"] is True
+    assert "appendfsync always" in app["env"]["REDIS_URL"]["description"]

@@ -18,6 +18,14 @@
       return;
     }
     const result = snapshot.result;
+    // An undeclared election's choices are those with votes so far: a new one means new
+    // rows, which only the server draws.
+    const cells = document.querySelectorAll("td[data-choice]");
+    if (cells.length !== result.choices.length) {
+      source.close();
+      window.location.reload();
+      return;
+    }
     result.choices.forEach((choice, n) => {
       const cell = document.querySelector('[data-choice="' + n + '"]');
       // null: withheld until the seal (LIVE_RESULTS=total).

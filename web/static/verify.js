@@ -4,8 +4,10 @@
 // checkpoint's signature with the public key shown on the page. The same checks as
 // election.domain.proofs.verify_proof_document, and one the server cannot make for the
 // voter: that the proof is of the election and receipt this page's own address asks for
-// (a genuine proof of another ballot would otherwise pass). So a server that lied is
-// caught here.
+// (a genuine proof of another ballot would otherwise pass). This file and the key come
+// from the same server: the check catches a wrong proof only for a voter who trusts this
+// script and compares the key with one from elsewhere (`election verify` offline is the
+// check that needs no trust in the server).
 "use strict";
 (function () {
   const encoder = new TextEncoder();
@@ -84,7 +86,12 @@
     const path = /^\/elections\/([^/]+)\/receipt$/.exec(location.pathname);
     const typed = new URLSearchParams(location.search).get("receipt");
     if (!path || typed === null) return null;
-    let election = decodeURIComponent(path[1]);
+    let election;
+    try {
+      election = decodeURIComponent(path[1]);
+    } catch (error) {
+      return null; // a malformed address names no election
+    }
     if (/^[0-9]+$/.test(election)) election = BigInt(election).toString();
     const receipt = typed.replace(/[\s\-\u2010-\u2015\u2212]+/g, "").toUpperCase()
       .replace(/[IL]/g, "1").replace(/O/g, "0");
