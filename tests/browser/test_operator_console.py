@@ -18,7 +18,7 @@ from tests.conftest import REDIS_BROKER
 from tests.support.browser import chromium, screenshot, until
 from tests.support.processes import wait_for
 from tests.support.system import ElectionSystem, give_up_on, heal
-from tests.support.web import WebProcess, start_web
+from tests.support.web import CONSOLE_SECTIONS, WebProcess, start_web
 
 pytestmark = pytest.mark.e2e
 
@@ -78,15 +78,7 @@ def test_the_console_refuses_a_wrong_login_and_replays_a_dead_letter_from_its_bu
 
         log_in(driver, web.base, TOKEN)
         until(lambda: driver.title == "Operator console", 20, "the console")
-        for section in (
-            "health",
-            "elections",
-            "subscriptions",
-            "queues",
-            "instances",
-            "dead-letters",
-            "audit",
-        ):
+        for section in CONSOLE_SECTIONS:
             assert driver.find_elements(By.ID, section), section
         rows = dead_letter_rows(driver)
         assert len(rows) == 2 and any(kept in row for row in rows)

@@ -13,6 +13,7 @@ import redis
 from config.settings import DEFAULT_REDIS_URL
 from election.storage.heartbeats import Heartbeat, beat, key_prefix, live_instances
 from election.storage.redis_client import connect_redis
+from tests.support.processes import wait_for
 
 
 @pytest.fixture
@@ -24,22 +25,17 @@ def client_and_namespace() -> Iterator[tuple[redis.Redis, str]]:
         client.delete(key)
 
 
-def wait_until(condition: object, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
-
-
 def test_a_beating_instance_is_listed_and_a_stopped_one_is_gone_at_once(
     client_and_namespace: tuple[redis.Redis, str],
 ) -> None:
     client, namespace = client_and_namespace
     heart = Heartbeat(lambda: client, namespace, "bridge", instance="bridge.1", interval_s=0.1)
     heart.start()
-    wait_until(lambda: [i.instance for i in live_instances(client, namespace)] == ["bridge.1"])
+    wait_for(
+        lambda: [i.instance for i in live_instances(client, namespace)] == ["bridge.1"],
+        10,
+        "the instance's first beat",
+    )
     (found,) = live_instances(client, namespace)
     assert found.kind == "bridge" and found.age_s() < 5
     heart.stop()

@@ -29,7 +29,7 @@ from tests.conftest import RABBITMQ_BROKER, REDIS_BROKER
 from tests.support.factory import system_factory
 from tests.support.processes import wait_for
 from tests.support.system import ElectionSystem, give_up_on, heal
-from tests.support.web import Answer, WebProcess, cookie_value, start_web
+from tests.support.web import CONSOLE_SECTIONS, Answer, WebProcess, cookie_value, start_web
 from web import operator_state
 from web.operator_state import service_queues
 
@@ -162,15 +162,7 @@ def test_the_right_token_gives_a_strict_cookie_and_the_console_with_every_sectio
         broker.delete(xq)
         broker.close()
     assert page.status == 200
-    for section in (
-        "health",
-        "elections",
-        "subscriptions",
-        "queues",
-        "instances",
-        "dead-letters",
-        "audit",
-    ):
+    for section in CONSOLE_SECTIONS:
         assert f'id="{section}"' in page.body
     assert {check["name"] for check in state["health"]} >= {"redis", "postgres", "broker", "pubsub"}
     assert all(check["ok"] for check in state["health"]), state["health"]

@@ -4,6 +4,7 @@ readiness names the dependency that does not answer (Pub/Sub here: a dead port).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -64,21 +65,27 @@ class Web(WebProcess):
             BallotTable(self.database).insert(new)
 
 
-@pytest.fixture(scope="module")
-def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+@contextlib.contextmanager
+def web_on_own_schema(log_dir: Path, **env_changes: str | None) -> Iterator[Web]:
+    """A real ``election web`` on a provisioned schema of its own (dropped afterwards),
+    Pub/Sub a dead port; ``env_changes`` set (or, as ``None``, remove) variables."""
     schema = f"t{uuidlib.uuid4().hex[:12]}"
     env = {
         **os.environ,
         "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{free_port()}",  # nothing listens there
         "DATABASE_SCHEMA": schema,
     }
+    for name, value in env_changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     settings = load_settings(env)
     env["DATABASE_URL"] = settings.database_url
     database = open_database(
         dataclasses.replace(settings, database_schema=schema), max_connections=2
     )
     create_schema(database, schema)
-    log_dir: Path = tmp_path_factory.mktemp("web")
     try:
         process = start_web("web", env, log_dir)
         try:
@@ -89,6 +96,12 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
         with database.connection_context():
             database.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         database.close_all()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    with web_on_own_schema(tmp_path_factory.mktemp("web")) as running:
+        yield running
 
 
 def test_healthz_answers_200_and_each_request_is_one_log_line(web: Web) -> None:

@@ -6,12 +6,9 @@ receipt's proof is served checked, while garbage and unknown receipts are refuse
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import os
 import urllib.error
 import urllib.request
-import uuid as uuidlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +19,11 @@ from config import load_settings
 from election.domain.ed25519 import load_private_key, new_private_key, public_key_text
 from election.domain.proofs import verify_proof_document
 from election.domain.receipts import new_receipt
-from election.local.emulator import free_port
 from election.ops.log_signing import checkpoint_signer, log_public_key
 from election.storage.ballot_log import BallotLog
 from election.storage.elections import ElectionRegistry
-from election.storage.models import Ballot, create_schema, open_database
-from tests.integration.test_web import Web
+from election.storage.models import Ballot
+from tests.integration.test_web import Web, web_on_own_schema
 from tests.support.processes import run_election
 from tests.support.web import start_web
 
@@ -35,32 +31,12 @@ from tests.support.web import start_web
 @pytest.fixture(scope="module")
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
     """An ``election web`` given only the log's public key; the test holds the private."""
-    schema = f"t{uuidlib.uuid4().hex[:12]}"
     private = new_private_key()
-    env = {
-        **os.environ,
-        "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
-        "DATABASE_SCHEMA": schema,
-        "LOG_PUBLIC_KEY": public_key_text(load_private_key(private)),
-    }
-    env.pop("LOG_SIGNING_KEY", None)
-    settings = load_settings(env)
-    env["DATABASE_URL"] = settings.database_url
-    database = open_database(
-        dataclasses.replace(settings, database_schema=schema), max_connections=2
-    )
-    create_schema(database, schema)
-    try:
-        process = start_web("web", env, tmp_path_factory.mktemp("w"))
-        env["TEST_LOG_SIGNING_KEY"] = private  # the test's, never the web process's
-        try:
-            yield Web(process.base, process.service, env, database)
-        finally:
-            process.service.stop()
-    finally:
-        with database.connection_context():
-            database.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        database.close_all()
+    public = public_key_text(load_private_key(private))
+    log_dir = tmp_path_factory.mktemp("w")
+    with web_on_own_schema(log_dir, LOG_PUBLIC_KEY=public, LOG_SIGNING_KEY=None) as running:
+        running.env["TEST_LOG_SIGNING_KEY"] = private  # the test's, never the web process's
+        yield running
 
 
 def ballot_log(web: Web) -> BallotLog:

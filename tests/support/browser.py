@@ -3,15 +3,15 @@ page state; the browser itself is started by ``bench.browser.chromium`` (re-expo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from bench.browser import chromium
+from tests.support.processes import wait_for
 
 __all__ = ["chromium", "screenshot", "until"]
 
@@ -37,15 +37,13 @@ def screenshot(driver: WebDriver, name: str) -> Path:
 
 
 def until(condition: Callable[[], T], timeout_s: float, what: str) -> T:
-    """Poll ``condition`` (page state) until truthy; fail naming ``what`` after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    """:func:`~tests.support.processes.wait_for` on page state: a page being replaced (a
+    form sent, a link followed) counts as not yet."""
+
+    def settled() -> T | None:
         try:
-            value = condition()
+            return condition()
         except (StaleElementReferenceException, NoSuchElementException):
-            value = None  # the page is being replaced (a form sent, a link followed)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.05)
+            return None
+
+    return cast(T, wait_for(settled, timeout_s, what))

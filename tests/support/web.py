@@ -17,6 +17,16 @@ from tests.support.processes import Service, election_command, wait_for
 
 #: Seconds ``election web`` may take to answer ``/healthz``.
 START_TIMEOUT_S = 30
+#: The ids of the operator console's sections, in the page's order.
+CONSOLE_SECTIONS = (
+    "health",
+    "elections",
+    "subscriptions",
+    "queues",
+    "instances",
+    "dead-letters",
+    "audit",
+)
 #: Seconds one request may take (a console's Close waits for the drain).
 REQUEST_TIMEOUT_S = 120
 
