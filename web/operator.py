@@ -164,9 +164,7 @@ async def console(request: Request) -> Response:
     if isinstance(who, Response):
         return who
     state = await gather(request)
-    token = token_of(request)
-    assert token is not None
-    csrf = csrf_token(token, who.session)
+    csrf = csrf_of(request, who)
     if is_api(request):
         return JSONResponse({**state, "csrf": csrf})
     return HTMLResponse(console_page(state, csrf))
@@ -218,11 +216,23 @@ def answered(request: Request, heading: str, outcome: Outcome) -> Response:
     return HTMLResponse(outcome_page(heading, outcome.ok, outcome.detail), status_code=status)
 
 
+def no_action(action: str) -> Response:
+    """The 404 of an action the console does not have."""
+    return HTMLResponse(error_page("Not found", f"no action {action}"), status_code=404)
+
+
+def csrf_of(request: Request, who: Caller) -> str:
+    """The CSRF token of a logged-in caller's session, for the forms of its next page."""
+    token = token_of(request)
+    assert token is not None  # a caller is logged in only where a token is set
+    return csrf_token(token, who.session)
+
+
 async def dead_letter_action(request: Request) -> Response:
     """Replay or purge one dead letter (POST)."""
     action, letter_id = request.path_params["action"], request.path_params["letter_id"]
     if action not in DEAD_LETTER_ACTIONS:
-        return HTMLResponse(error_page("Not found", f"no action {action}"), status_code=404)
+        return no_action(action)
     done = await posted(request)
     if isinstance(done, Response):
         return done
@@ -242,20 +252,18 @@ async def election_confirm(request: Request) -> Response:
     """The confirmation page of opening or closing an election (GET)."""
     action, election_id = request.path_params["action"], request.path_params["election_id"]
     if action not in ELECTION_ACTIONS:
-        return HTMLResponse(error_page("Not found", f"no action {action}"), status_code=404)
+        return no_action(action)
     who = await caller(request)
     if isinstance(who, Response):
         return who
-    token = token_of(request)
-    assert token is not None
-    return HTMLResponse(confirm_page(action, election_id, csrf_token(token, who.session)))
+    return HTMLResponse(confirm_page(action, election_id, csrf_of(request, who)))
 
 
 async def election_action(request: Request) -> Response:
     """Open or close an election (POST), once its ID is typed again as ``confirm``."""
     action, election_id = request.path_params["action"], request.path_params["election_id"]
     if action not in ELECTION_ACTIONS:
-        return HTMLResponse(error_page("Not found", f"no action {action}"), status_code=404)
+        return no_action(action)
     done = await posted(request)
     if isinstance(done, Response):
         return done
@@ -264,9 +272,7 @@ async def election_action(request: Request) -> Response:
         problem = f"not confirmed: type the election ID {election_id} to {action} it"
         if is_api(request):
             return JSONResponse({"error": problem}, status_code=400)
-        token = token_of(request)
-        assert token is not None
-        page = confirm_page(action, election_id, csrf_token(token, who.session), problem)
+        page = confirm_page(action, election_id, csrf_of(request, who), problem)
         return HTMLResponse(page, status_code=400)
     settings: Settings = request.state.settings
     work = operator_actions.open_ if action == "open" else operator_actions.close
